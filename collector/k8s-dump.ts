@@ -1,0 +1,93 @@
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { K8sObject } from '../model/index.js';
+import type { ObjectSource, ReadContext } from './source.js';
+
+/**
+ * `kubectl get … -o json` (List or single object), `-o yaml`, multi-document YAML manifests.
+ * Every object of any kind is returned (callers pick the kinds they use); a Secret is cut down to its metadata and
+ * type before anything else sees it, because segmap never reads Secret data.
+ */
+export const k8sDump: ObjectSource = {
+  kind: 'objects',
+  format: 'k8s-dump',
+  detect(head, path) {
+    const t = head.trimStart();
+    if (/\.(ya?ml)(\.gz)?$/i.test(path)) return true;
+    if (t.startsWith('{') || t.startsWith('[')) return /"apiVersion"\s*:/.test(head) && /"kind"\s*:/.test(head) && !/^\{\s*"flow"\s*:/.test(t);
+    return /^(---|#|apiVersion:|kind:|metadata:|items:)/m.test(t) && /\bkind:\s*\S/.test(head);
+  },
+  read(text, ctx) {
+    const out: K8sObject[] = [];
+    const t = text.trimStart();
+    if (t.startsWith('{') || t.startsWith('[')) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch (e) {
+        // JSON is valid YAML only when well formed; fall through to the YAML reader for its line-located error.
+        return readYaml(text, ctx, out);
+      }
+      collect(doc, ctx, out, undefined);
+      return out;
+    }
+    return readYaml(text, ctx, out);
+  },
+};
+
+function readYaml(text: string, ctx: ReadContext, out: K8sObject[]): K8sObject[] {
+  const lc = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  for (const d of list) {
+    const startLine = d.range ? lc.linePos(d.range[0]).line : undefined;
+    if (d.errors.length > 0) {
+      const err = d.errors[0];
+      const line = err.linePos?.[0]?.line ?? startLine;
+      ctx.issue({ line, reason: 'yaml-syntax', detail: err.message.split('\n')[0] });
+      continue;
+    }
+    let js: unknown;
+    try {
+      js = d.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      ctx.issue({ line: startLine, reason: 'yaml-syntax', detail: (e as Error).message });
+      continue;
+    }
+    if (js === null || js === undefined) continue; // empty document between `---`
+    collect(js, ctx, out, startLine);
+  }
+  return out;
+}
+
+function collect(doc: unknown, ctx: ReadContext, out: K8sObject[], line: number | undefined): void {
+  if (Array.isArray(doc)) {
+    for (const d of doc) collect(d, ctx, out, line);
+    return;
+  }
+  if (!doc || typeof doc !== 'object') {
+    ctx.issue({ line, reason: 'not-a-k8s-object', detail: 'document is not a mapping' });
+    return;
+  }
+  const o = doc as Record<string, unknown>;
+  const kind = typeof o.kind === 'string' ? o.kind : undefined;
+  if (kind && kind.endsWith('List') && Array.isArray(o.items)) {
+    // A typed list (`PodList`) carries the item kind only in its own name.
+    const itemKind = kind === 'List' ? undefined : kind.slice(0, -4);
+    for (const item of o.items) {
+      if (itemKind && item && typeof item === 'object' && !(item as Record<string, unknown>).kind) (item as Record<string, unknown>).kind = itemKind;
+      collect(item, ctx, out, line);
+    }
+    return;
+  }
+  const meta = o.metadata as Record<string, unknown> | undefined;
+  if (!kind || !meta || typeof meta !== 'object' || typeof meta.name !== 'string') {
+    ctx.issue({ line, reason: 'not-a-k8s-object', detail: 'missing kind or metadata.name' });
+    return;
+  }
+  ctx.counts.read++;
+  if (kind === 'Secret') {
+    out.push({ apiVersion: String(o.apiVersion ?? 'v1'), kind, metadata: meta as unknown as K8sObject['metadata'], type: o.type });
+    return;
+  }
+  out.push(o as unknown as K8sObject);
+}

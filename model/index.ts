@@ -1,0 +1,6 @@
+export * from './endpoint.js';
+export * from './flow.js';
+export * from './issues.js';
+export * from './k8s.js';
+export * from './graph.js';
+export * from './findings.js';
