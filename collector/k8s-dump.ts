@@ -12,9 +12,10 @@ export const k8sDump: ObjectSource = {
   format: 'k8s-dump',
   detect(head, path) {
     const t = head.trimStart();
-    if (/\.(ya?ml)(\.gz)?$/i.test(path)) return true;
     if (t.startsWith('{') || t.startsWith('[')) return /"apiVersion"\s*:/.test(head) && /"kind"\s*:/.test(head) && !/^\{\s*"flow"\s*:/.test(t);
-    return /^(---|#|apiVersion:|kind:|metadata:|items:)/m.test(t) && /\bkind:\s*\S/.test(head);
+    // YAML: a top-level (or list-item) `kind:` with an `apiVersion:` nearby; a .yaml name alone is not enough.
+    const yamlish = /\.(ya?ml)(\.gz)?$/i.test(path) || /^(---|apiVersion:|kind:)/m.test(t);
+    return yamlish && /^\s*(- )?kind:\s*\S/m.test(head) && /^\s*(- )?apiVersion:\s*\S/m.test(head);
   },
   read(text, ctx) {
     const out: K8sObject[] = [];

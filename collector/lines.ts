@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 
 export interface ReadOutcome {
@@ -30,9 +31,11 @@ export async function readHead(path: string, max = 4096): Promise<string> {
   const gz = await isGzip(path);
   const raw = createReadStream(path, { start: 0, end: gz ? 256 * 1024 : max });
   const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  // A decoder, not chunk.toString(): a multi-byte character may straddle two chunks.
+  const dec = new StringDecoder('utf8');
   try {
     for await (const chunk of stream) {
-      head += (chunk as Buffer).toString('utf8');
+      head += dec.write(chunk as Buffer);
       if (head.length >= max) break;
     }
   } catch {
@@ -57,9 +60,11 @@ export async function forEachLine(path: string, onLine: (line: string, lineNo: n
   if (gz) raw.on('error', (e) => stream.destroy(e));
   let carry = '';
   let lineNo = 0;
+  // A decoder, not chunk.toString(): a multi-byte character may straddle two chunks.
+  const dec = new StringDecoder('utf8');
   try {
     for await (const chunk of stream) {
-      const text = carry + (chunk as Buffer).toString('utf8');
+      const text = carry + dec.write(chunk as Buffer);
       let start = 0;
       let nl = text.indexOf('\n', start);
       while (nl !== -1) {
@@ -70,6 +75,7 @@ export async function forEachLine(path: string, onLine: (line: string, lineNo: n
       }
       carry = text.slice(start);
     }
+    carry += dec.end();
     if (carry.length > 0) onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry, ++lineNo);
     return { lines: lineNo, bytesRead };
   } catch (e) {

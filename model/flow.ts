@@ -62,3 +62,8 @@ export interface FlowAggregate {
   lastSeen: number;
   observer: string;
 }
+
+/** An aggregate as the analyzer sees it: already de-duplicated across observers, with the inputs that carried it. */
+export interface ObservedAggregate extends Omit<FlowAggregate, 'observer'> {
+  inputIds: number[];
+}

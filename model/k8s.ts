@@ -71,3 +71,9 @@ export function selectorMatches(sel: LabelSelector | undefined | null, labels: R
   }
   return true;
 }
+
+/** Cluster objects as seen at one moment (epoch seconds). */
+export interface ClusterSnapshot {
+  takenAt: number;
+  objects: K8sObject[];
+}

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { registerConnectivity } from './connectivity.js';
+import { registerDemo } from './demo.js';
+import { registerGraph } from './graph.js';
+import { registerIngest } from './ingest.js';
 
 /** Each command lives in its own file and registers itself here, so commands never edit each other. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerIngest(program);
+  registerGraph(program);
+  registerDemo(program);
+  registerConnectivity(program);
 }

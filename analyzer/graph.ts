@@ -1,0 +1,117 @@
+import {
+  endpointId, protocolName, TCP,
+  type Edge, type Endpoint, type Graph, type GraphNode, type ObservedAggregate,
+} from '../model/index.js';
+import { portKey, type Holder, type IdentityIndex } from './identity.js';
+
+export interface GraphOptions {
+  /** Epoch seconds; only used to label the window (filtering happens in the store query). */
+  since?: number;
+  until?: number;
+  namespace?: string;
+  /** Input id → file path, for each edge's `sources`. */
+  sourceName?: (inputId: number) => string;
+}
+
+/** Which end of an aggregate is the server, and on which port. */
+export interface Oriented {
+  client: Endpoint;
+  server: Endpoint;
+  port: number;
+  /** True when the record was the server's reply (its bytes count, its flows do not open a new edge). */
+  reply: boolean;
+}
+
+interface EdgeAcc {
+  src: Endpoint; dst: Endpoint; protocol: string; port: number; verdict: Edge['verdict'];
+  forwardFlows: number; replyFlows: number; bytes: number; first: number; last: number; sources: Set<number>;
+}
+
+function resolve(identity: IdentityIndex, ip: string, t: number): Holder {
+  const h = identity.holderAt(ip, t);
+  if (h) return h;
+  // An address some pod or node held at another time is ours, but we cannot tell whose it was now.
+  return { endpoint: identity.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: new Set() };
+}
+
+/** The server's endpoint for a port: a node's address resolves to the host-network workload listening there. */
+function serverEndpoint(h: Holder, protocol: string, port: number): Endpoint {
+  return h.hostListeners?.get(portKey(protocol, port)) ?? h.endpoint;
+}
+
+/**
+ * Direction, strongest evidence first: a port ingest already knew was ephemeral; the cluster's listening ports;
+ * the TCP handshake flags; and only then the lower-port heuristic.
+ */
+export function orient(a: ObservedAggregate, identity: IdentityIndex): Oriented {
+  const t = (a.firstSeen + a.lastSeen) / 2;
+  const src = resolve(identity, a.srcIp, t);
+  const dst = resolve(identity, a.dstIp, t);
+  const proto = protocolName(a.protocol);
+  const forward = (): Oriented => ({ client: src.endpoint, server: serverEndpoint(dst, proto, a.dstPort), port: a.dstPort, reply: false });
+  const reply = (): Oriented => ({ client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true });
+  if (a.srcPort === 0 && a.dstPort !== 0) return forward();
+  if (a.dstPort === 0 && a.srcPort !== 0) return reply();
+  const dstListens = dst.listens.has(portKey(proto, a.dstPort));
+  const srcListens = src.listens.has(portKey(proto, a.srcPort));
+  if (dstListens !== srcListens) return dstListens ? forward() : reply();
+  if (a.protocol === 6 && a.tcpFlags & TCP.SYN) return a.tcpFlags & TCP.ACK ? reply() : forward();
+  return a.dstPort <= a.srcPort ? forward() : reply();
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+/** Workload dependency graph from attributed aggregates. Pure: same inputs, same (sorted) output. */
+export function buildGraph(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, opts: GraphOptions = {}): Graph {
+  const edges = new Map<string, EdgeAcc>();
+  for (const a of aggregates) {
+    const o = orient(a, identity);
+    const protocol = protocolName(a.protocol);
+    const verdict = a.action === 'ACCEPT' ? 'allowed' : 'denied';
+    const key = `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}|${verdict}`;
+    let e = edges.get(key);
+    if (!e) {
+      e = { src: o.client, dst: o.server, protocol, port: o.port, verdict, forwardFlows: 0, replyFlows: 0, bytes: 0, first: a.firstSeen, last: a.lastSeen, sources: new Set() };
+      edges.set(key, e);
+    }
+    if (o.reply) e.replyFlows += a.flows; else e.forwardFlows += a.flows;
+    e.bytes += a.bytes;
+    if (a.firstSeen < e.first) e.first = a.firstSeen;
+    if (a.lastSeen > e.last) e.last = a.lastSeen;
+    for (const id of a.inputIds) e.sources.add(id);
+  }
+  const ns = opts.namespace;
+  const inNs = (ep: Endpoint) => ep.namespace === ns;
+  const name = opts.sourceName ?? ((id: number) => String(id));
+  const outEdges: Edge[] = [...edges.values()]
+    .filter((e) => !ns || inNs(e.src) || inNs(e.dst))
+    .map((e) => ({
+      src: e.src, dst: e.dst, protocol: e.protocol, port: e.port, verdict: e.verdict,
+      // A request and its reply are one conversation: count it once, but keep both directions' bytes.
+      flows: Math.max(e.forwardFlows, e.replyFlows), bytes: e.bytes,
+      firstSeen: iso(e.first), lastSeen: iso(e.last),
+      sources: [...e.sources].map(name).sort(),
+    }))
+    .sort((x, y) => compareEdges(x, y));
+
+  const nodes = new Map<string, GraphNode>();
+  for (const w of identity.workloads) {
+    if (ns && w.endpoint.namespace !== ns) continue;
+    const id = endpointId(w.endpoint);
+    nodes.set(id, { ...w.endpoint, id, serviceAccount: w.serviceAccount, labels: w.labels });
+  }
+  for (const e of outEdges) for (const ep of [e.src, e.dst]) {
+    const id = endpointId(ep);
+    if (!nodes.has(id)) nodes.set(id, { ...ep, id });
+  }
+  return {
+    window: { since: opts.since !== undefined ? iso(opts.since) : null, until: opts.until !== undefined ? iso(opts.until) : null },
+    nodes: [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
+    edges: outEdges,
+  };
+}
+
+function compareEdges(a: Edge, b: Edge): number {
+  return endpointId(a.src).localeCompare(endpointId(b.src)) || endpointId(a.dst).localeCompare(endpointId(b.dst))
+    || a.protocol.localeCompare(b.protocol) || a.port - b.port || a.verdict.localeCompare(b.verdict);
+}

@@ -1,0 +1,265 @@
+import {
+  k8sTime, stableLabels, selectorMatches,
+  type ClusterSnapshot, type ContainerPort, type OwnerReference, type Endpoint, type K8sObject, type WorkloadKind,
+} from '../model/index.js';
+
+/** A workload (owner-chain root) with what the graph and policy synthesis need to know about it. */
+export interface Workload {
+  endpoint: Endpoint & { kind: WorkloadKind; namespace: string; name: string };
+  labels: Record<string, string>;
+  serviceAccount: string;
+  hostNetwork: boolean;
+}
+
+/** Who holds an address during an interval, and which (protocol, port)s it listens on there. */
+export interface Holder {
+  endpoint: Endpoint;
+  /** `TCP/8080`-style keys. */
+  listens: Set<string>;
+  /** Node addresses only: workloads in the host network namespace, by the port they listen on. */
+  hostListeners?: Map<string, Endpoint>;
+}
+
+interface Interval { start: number; end: number; holder: Holder }
+
+const NEG_INF = Number.NEGATIVE_INFINITY;
+const POS_INF = Number.POSITIVE_INFINITY;
+const DEFAULT_GRACE_SECONDS = 30;
+
+export const portKey = (protocol: string, port: number) => `${protocol}/${port}`;
+
+/**
+ * IP-ownership over time, built from every cluster snapshot. Pods die and their IPs are reused within minutes, so an
+ * address is only ever resolved together with a time.
+ */
+export class IdentityIndex {
+  constructor(private readonly byIp: Map<string, Interval[]>, readonly workloads: Workload[]) {}
+
+  /** Holder of `ip` at epoch second `t`, or undefined when no known object held it then. */
+  holderAt(ip: string, t: number): Holder | undefined {
+    const list = this.byIp.get(ip);
+    if (!list) return undefined;
+    // Intervals are sorted and disjoint: binary search the last one starting at or before t.
+    let lo = 0;
+    let hi = list.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].start <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found >= 0 && t < list[found].end ? list[found].holder : undefined;
+  }
+
+  /** Whether any cluster object ever held this address (then a gap means "unknown", not "external"). */
+  everHeld(ip: string): boolean {
+    return this.byIp.has(ip);
+  }
+}
+
+/** One object across snapshots: its newest version and when it was (last) seen and first missed. */
+interface Tracked {
+  obj: K8sObject;
+  lastSeen: number;
+  /** First snapshot after `lastSeen` that listed objects of this kind in this namespace but not this one. */
+  goneBy?: number;
+}
+
+function objectKey(o: K8sObject): string {
+  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}/${o.metadata.uid ?? ''}`;
+}
+
+function track(snapshots: ClusterSnapshot[]): Map<string, Tracked> {
+  const sorted = [...snapshots].sort((a, b) => a.takenAt - b.takenAt);
+  const tracked = new Map<string, Tracked>();
+  for (const snap of sorted) {
+    const present = new Set<string>();
+    const coverage = new Set<string>();
+    for (const o of snap.objects) {
+      const k = objectKey(o);
+      present.add(k);
+      coverage.add(`${o.kind}/${o.metadata.namespace ?? ''}`);
+      tracked.set(k, { obj: o, lastSeen: snap.takenAt });
+    }
+    // A dump that lists pods in a namespace but not this one is evidence the pod is gone; one that lists no pods there
+    // (a partial dump) says nothing.
+    for (const [k, t] of tracked) {
+      if (present.has(k) || t.goneBy !== undefined || t.lastSeen >= snap.takenAt) continue;
+      if (coverage.has(`${t.obj.kind}/${t.obj.metadata.namespace ?? ''}`)) t.goneBy = snap.takenAt;
+    }
+  }
+  return tracked;
+}
+
+export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
+  const tracked = [...track(snapshots).values()];
+  const byKind = (kind: string) => tracked.filter((t) => t.obj.kind === kind);
+  const owners = new Map<string, K8sObject>();
+  for (const t of tracked) {
+    owners.set(`${t.obj.kind}/${t.obj.metadata.namespace ?? ''}/${t.obj.metadata.name}`, t.obj);
+    if (t.obj.metadata.uid) owners.set(`uid:${t.obj.metadata.uid}`, t.obj);
+  }
+  const services = byKind('Service').map((t) => t.obj);
+  const workloads = new Map<string, Workload>();
+  const intervals = new Map<string, Interval[]>();
+  const add = (ip: string, iv: Interval) => {
+    const list = intervals.get(ip);
+    if (list) list.push(iv); else intervals.set(ip, [iv]);
+  };
+  const nodeHostListeners = new Map<string, Map<string, Endpoint>>();
+
+  for (const t of byKind('Pod')) {
+    const pod = t.obj;
+    const wl = rootWorkload(pod, owners);
+    const key = `${wl.endpoint.namespace}/${wl.endpoint.name}[${wl.endpoint.kind}]`;
+    if (!workloads.has(key)) workloads.set(key, wl);
+    const ports = podListeningPorts(pod, services);
+    if (pod.spec?.hostNetwork) {
+      // Its address is the node's: the node holds it; the workload is known only by the port it listens on.
+      const node = String(pod.spec?.nodeName ?? '');
+      const m = nodeHostListeners.get(node) ?? new Map<string, Endpoint>();
+      for (const p of ports) m.set(p, wl.endpoint);
+      nodeHostListeners.set(node, m);
+      continue;
+    }
+    const ips = podIps(pod);
+    if (ips.length === 0) continue;
+    const start = k8sTime(pod.metadata.creationTimestamp) ?? k8sTime(pod.status?.startTime) ?? NEG_INF;
+    const holder: Holder = { endpoint: wl.endpoint, listens: ports };
+    for (const ip of ips) add(ip, { start, end: podEnd(pod, t), holder });
+  }
+
+  for (const t of byKind('Node')) {
+    const node = t.obj;
+    const listens = new Set<string>([portKey('TCP', 10250)]);
+    for (const s of services) for (const p of s.spec?.ports ?? []) if (p.nodePort) listens.add(portKey(p.protocol ?? 'TCP', p.nodePort));
+    const holder: Holder = {
+      endpoint: { kind: 'Node', name: node.metadata.name },
+      listens,
+      hostListeners: nodeHostListeners.get(node.metadata.name) ?? new Map(),
+    };
+    for (const h of holder.hostListeners!.keys()) listens.add(h);
+    const start = k8sTime(node.metadata.creationTimestamp) ?? NEG_INF;
+    for (const a of node.status?.addresses ?? []) {
+      if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && a.address) add(a.address, { start, end: t.goneBy ?? POS_INF, holder });
+    }
+  }
+
+  for (const t of byKind('Service')) {
+    const svc = t.obj;
+    const ips: string[] = (svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]).filter((ip: unknown) => typeof ip === 'string' && ip !== 'None' && ip !== '');
+    const listens = new Set<string>((svc.spec?.ports ?? []).map((p: { protocol?: string; port: number }) => portKey(p.protocol ?? 'TCP', p.port)));
+    const holder: Holder = { endpoint: { kind: 'Service', namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name }, listens };
+    const start = k8sTime(svc.metadata.creationTimestamp) ?? NEG_INF;
+    for (const ip of ips) add(ip, { start, end: t.goneBy ?? POS_INF, holder });
+  }
+
+  // One address, one holder at a time: a later holder's start ends the earlier one's claim. This is what keeps a
+  // finished Job pod (which still shows its podIP) or a vanished pod from claiming traffic of the address's next owner.
+  for (const list of intervals.values()) {
+    list.sort((a, b) => a.start - b.start);
+    for (let i = 0; i + 1 < list.length; i++) if (list[i].end > list[i + 1].start) list[i].end = list[i + 1].start;
+  }
+  const sortedWorkloads = [...workloads.values()].sort((a, b) =>
+    `${a.endpoint.namespace}/${a.endpoint.name}`.localeCompare(`${b.endpoint.namespace}/${b.endpoint.name}`));
+  return new IdentityIndex(intervals, sortedWorkloads);
+}
+
+function podIps(pod: K8sObject): string[] {
+  const fromList = (pod.status?.podIPs ?? []).map((p: { ip?: string }) => p.ip).filter((ip: unknown): ip is string => typeof ip === 'string');
+  if (fromList.length > 0) return fromList;
+  return typeof pod.status?.podIP === 'string' && pod.status.podIP ? [pod.status.podIP] : [];
+}
+
+/** When the pod stopped holding its address: finished, deleted (after its grace period), or missing from a later dump. */
+function podEnd(pod: K8sObject, t: Tracked): number {
+  let end = t.goneBy ?? POS_INF;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    // Kubernetes keeps status.podIP on a finished pod, but the CNI has already released the address.
+    let finished: number | undefined;
+    for (const cs of pod.status?.containerStatuses ?? []) {
+      const f = k8sTime(cs.state?.terminated?.finishedAt);
+      if (f !== undefined && (finished === undefined || f > finished)) finished = f;
+    }
+    end = Math.min(end, finished ?? t.lastSeen);
+  }
+  const deleted = k8sTime(pod.metadata.deletionTimestamp);
+  if (deleted !== undefined) end = Math.min(end, deleted + Number(pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS));
+  return end;
+}
+
+function containerPorts(pod: K8sObject): ContainerPort[] {
+  const out: ContainerPort[] = [];
+  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) out.push(p);
+  return out;
+}
+
+/** containerPorts plus every Service targetPort that selects the pod (named target ports resolved on this pod). */
+export function podListeningPorts(pod: K8sObject, services: K8sObject[]): Set<string> {
+  const cps = containerPorts(pod);
+  const listens = new Set<string>(cps.map((p) => portKey(p.protocol ?? 'TCP', p.containerPort)));
+  const ns = pod.metadata.namespace ?? 'default';
+  for (const svc of services) {
+    if ((svc.metadata.namespace ?? 'default') !== ns || !svc.spec?.selector) continue;
+    if (!selectorMatches({ matchLabels: svc.spec.selector }, pod.metadata.labels)) continue;
+    for (const sp of svc.spec?.ports ?? []) {
+      const proto = sp.protocol ?? 'TCP';
+      const target = sp.targetPort ?? sp.port;
+      if (typeof target === 'number') listens.add(portKey(proto, target));
+      else {
+        const named = cps.find((c) => c.name === target && (c.protocol ?? 'TCP') === proto);
+        if (named) listens.add(portKey(proto, named.containerPort));
+        else if (/^\d+$/.test(String(target))) listens.add(portKey(proto, Number(target)));
+      }
+    }
+  }
+  return listens;
+}
+
+const CONTROLLER_KINDS = new Set(['ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']);
+
+/** Follow controller owner references to the root; when an intermediate object is missing, infer from naming. */
+export function rootWorkload(pod: K8sObject, owners: Map<string, K8sObject>): Workload {
+  const ns = pod.metadata.namespace ?? 'default';
+  let kind: string = 'Pod';
+  let name = pod.metadata.name;
+  let current: K8sObject | undefined = pod;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const refs: OwnerReference[] = current.metadata.ownerReferences ?? [];
+    const ref: OwnerReference | undefined = refs.find((r) => r.controller) ?? refs[0];
+    if (!ref || !CONTROLLER_KINDS.has(ref.kind)) break;
+    kind = ref.kind;
+    name = ref.name;
+    current = (ref.uid ? owners.get(`uid:${ref.uid}`) : undefined) ?? owners.get(`${ref.kind}/${ns}/${ref.name}`);
+    if (!current) {
+      // The ReplicaSet / Job object was not in the dump: its name still tells its parent.
+      const inferred = inferParent(kind, name, pod, ns, owners);
+      if (inferred) { kind = inferred.kind; name = inferred.name; }
+      break;
+    }
+  }
+  const template = current && current !== pod ? current.spec?.template ?? current.spec?.jobTemplate?.spec?.template : undefined;
+  const labels = stableLabels(template?.metadata?.labels ?? pod.metadata.labels);
+  const spec = template?.spec ?? pod.spec ?? {};
+  return {
+    endpoint: { kind: kind as WorkloadKind, namespace: ns, name },
+    labels,
+    serviceAccount: spec.serviceAccountName ?? spec.serviceAccount ?? 'default',
+    hostNetwork: Boolean(spec.hostNetwork),
+  };
+}
+
+function inferParent(kind: string, name: string, pod: K8sObject, ns: string, owners: Map<string, K8sObject>): { kind: string; name: string } | undefined {
+  if (kind === 'ReplicaSet') {
+    const hash = pod.metadata.labels?.['pod-template-hash'];
+    if (hash && name.endsWith(`-${hash}`)) {
+      const dep = name.slice(0, -hash.length - 1);
+      if (owners.has(`Deployment/${ns}/${dep}`)) return { kind: 'Deployment', name: dep };
+    }
+  }
+  if (kind === 'Job') {
+    const m = /^(.*)-\d+$/.exec(name);
+    if (m && owners.has(`CronJob/${ns}/${m[1]}`)) return { kind: 'CronJob', name: m[1] };
+  }
+  return undefined;
+}

@@ -1,0 +1,205 @@
+import Database from 'better-sqlite3';
+import type { ClusterSnapshot, FlowAggregate, InputIssue, K8sObject, ObservedAggregate, ReadCounts } from '../model/index.js';
+import { MIGRATIONS } from './migrations.js';
+
+export interface InputRow {
+  id: number;
+  path: string;
+  sha256: string;
+  format: string;
+  ingestedAt: string;
+  recordsRead: number;
+  skipped: Record<string, number>;
+  issues: InputIssue[];
+  complete: boolean;
+}
+
+export interface Snapshot extends ClusterSnapshot {
+  id: number;
+}
+
+export interface TimeWindow {
+  /** Epoch seconds, inclusive. */
+  since?: number;
+  /** Epoch seconds, exclusive. */
+  until?: number;
+}
+
+const INSERT_BATCH = 500;
+
+/**
+ * The only place with SQL. One SQLite file in WAL mode; every input is written inside its own transaction, so a
+ * crash loses at most the input being read and never what came before.
+ */
+export class Store {
+  readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  static open(path: string, opts: { readonly?: boolean } = {}): Store {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    } catch (e) {
+      throw new Error(`cannot open database ${path}`, { cause: e });
+    }
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+    }
+    db.pragma('foreign_keys = ON');
+    db.aggregate('bit_or', { start: 0, step: (acc: number, v: number) => acc | v });
+    const store = new Store(db);
+    if (!opts.readonly) store.migrate();
+    else if ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.length) {
+      throw new Error(`database ${path} was written by an older segmap; open it once without --readonly to upgrade`);
+    }
+    return store;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > MIGRATIONS.length) throw new Error(`database schema ${current} is newer than this segmap (${MIGRATIONS.length})`);
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  findInput(sha256: string): InputRow | undefined {
+    const r = this.db.prepare('SELECT * FROM inputs WHERE sha256 = ?').get(sha256) as Record<string, unknown> | undefined;
+    return r ? toInputRow(r) : undefined;
+  }
+
+  inputs(): InputRow[] {
+    return (this.db.prepare('SELECT * FROM inputs ORDER BY id').all() as Record<string, unknown>[]).map(toInputRow);
+  }
+
+  /**
+   * Start writing one input inside a transaction. The input becomes visible (and re-ingest a no-op) only when
+   * `commit` runs; `rollback` discards everything it wrote.
+   */
+  beginInput(path: string, sha256: string, format: string, now: Date = new Date()): InputWriter {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const id = Number(
+        this.db.prepare('INSERT INTO inputs (path, sha256, format, ingested_at) VALUES (?, ?, ?, ?)').run(path, sha256, format, now.toISOString())
+          .lastInsertRowid,
+      );
+      return new InputWriter(this.db, id);
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  snapshots(): Snapshot[] {
+    const snaps = this.db.prepare('SELECT id, taken_at FROM snapshots ORDER BY taken_at, id').all() as { id: number; taken_at: number }[];
+    const objs = this.db.prepare('SELECT json FROM k8s_objects WHERE snapshot_id = ?').pluck();
+    return snaps.map((s) => ({ id: s.id, takenAt: s.taken_at, objects: (objs.all(s.id) as string[]).map((j) => JSON.parse(j) as K8sObject) }));
+  }
+
+  /**
+   * Aggregates in the window, de-duplicated across observers: a flow logged at both ends (source and destination
+   * ENI) counts once — the per-observer sums are combined with MAX, not added.
+   */
+  *aggregates(w: TimeWindow = {}): Generator<ObservedAggregate> {
+    const stmt = this.db.prepare(`
+      SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted,
+             MAX(flows) AS flows, MAX(packets) AS packets, MAX(bytes) AS bytes, bit_or(tcp_flags) AS tcp_flags,
+             MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen, GROUP_CONCAT(inputs) AS inputs
+      FROM (
+        SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, observer,
+               SUM(flows) AS flows, SUM(packets) AS packets, SUM(bytes) AS bytes, bit_or(tcp_flags) AS tcp_flags,
+               MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen, GROUP_CONCAT(DISTINCT input_id) AS inputs
+        FROM flow_aggregates
+        WHERE last_seen >= ? AND first_seen < ?
+        GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, observer
+      )
+      GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted`);
+    for (const r of stmt.iterate(w.since ?? -1, w.until ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, any>>) {
+      yield {
+        srcIp: r.src_ip, dstIp: r.dst_ip, srcPort: r.src_port, dstPort: r.dst_port, protocol: r.protocol, bucket: r.bucket,
+        action: r.accepted ? 'ACCEPT' : 'REJECT', flows: r.flows, packets: r.packets, bytes: r.bytes, tcpFlags: r.tcp_flags,
+        firstSeen: r.first_seen, lastSeen: r.last_seen,
+        inputIds: [...new Set(String(r.inputs).split(',').map(Number))],
+      };
+    }
+  }
+
+  counts(): { inputs: number; snapshots: number; objects: number; aggregates: number; flows: number } {
+    const one = (sql: string) => (this.db.prepare(sql).pluck().get() as number | null) ?? 0;
+    return {
+      inputs: one('SELECT COUNT(*) FROM inputs'),
+      snapshots: one('SELECT COUNT(*) FROM snapshots'),
+      objects: one('SELECT COUNT(*) FROM k8s_objects'),
+      aggregates: one('SELECT COUNT(*) FROM flow_aggregates'),
+      flows: one('SELECT SUM(flows) FROM flow_aggregates'),
+    };
+  }
+}
+
+/** Writes of one input, all inside the transaction `Store.beginInput` opened. */
+export class InputWriter {
+  private readonly insertAgg: Database.Statement;
+  private readonly insertAggMany: Database.Statement;
+  private closed = false;
+
+  constructor(private readonly db: Database.Database, readonly inputId: number) {
+    const cols = '(input_id, observer, src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, flows, packets, bytes, tcp_flags, first_seen, last_seen)';
+    const one = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+    this.insertAgg = db.prepare(`INSERT INTO flow_aggregates ${cols} VALUES ${one}`);
+    this.insertAggMany = db.prepare(`INSERT INTO flow_aggregates ${cols} VALUES ${Array(INSERT_BATCH).fill(one).join(',')}`);
+  }
+
+  addSnapshot(takenAt: number, objects: K8sObject[]): void {
+    const snapId = Number(this.db.prepare('INSERT INTO snapshots (input_id, taken_at) VALUES (?, ?)').run(this.inputId, takenAt).lastInsertRowid);
+    const ins = this.db.prepare('INSERT INTO k8s_objects (snapshot_id, kind, namespace, name, uid, json) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const o of objects) ins.run(snapId, o.kind, o.metadata.namespace ?? '', o.metadata.name, o.metadata.uid ?? null, JSON.stringify(o));
+  }
+
+  /** Multi-row inserts: one statement per 500 rows is what makes aggregate writes cheap. */
+  addAggregates(aggs: Iterable<FlowAggregate>): void {
+    const params: unknown[] = [];
+    let n = 0;
+    for (const a of aggs) {
+      params.push(this.inputId, a.observer, a.srcIp, a.dstIp, a.srcPort, a.dstPort, a.protocol, a.bucket, a.action === 'ACCEPT' ? 1 : 0,
+        a.flows, a.packets, a.bytes, a.tcpFlags, a.firstSeen, a.lastSeen);
+      if (++n === INSERT_BATCH) {
+        this.insertAggMany.run(params);
+        params.length = 0;
+        n = 0;
+      }
+    }
+    for (let i = 0; i < n; i++) this.insertAgg.run(params.slice(i * 15, i * 15 + 15));
+  }
+
+  commit(counts: ReadCounts, issues: InputIssue[], complete: boolean): void {
+    this.db.prepare('UPDATE inputs SET records_read = ?, skipped_json = ?, issues_json = ?, complete = ? WHERE id = ?')
+      .run(counts.read, JSON.stringify(counts.skipped), JSON.stringify(issues.slice(0, 100)), complete ? 1 : 0, this.inputId);
+    this.db.exec('COMMIT');
+    this.closed = true;
+  }
+
+  rollback(): void {
+    if (this.closed) return;
+    this.db.exec('ROLLBACK');
+    this.closed = true;
+  }
+}
+
+function toInputRow(r: Record<string, unknown>): InputRow {
+  return {
+    id: r.id as number, path: r.path as string, sha256: r.sha256 as string, format: r.format as string, ingestedAt: r.ingested_at as string,
+    recordsRead: r.records_read as number, skipped: JSON.parse(r.skipped_json as string), issues: JSON.parse(r.issues_json as string),
+    complete: r.complete === 1,
+  };
+}
