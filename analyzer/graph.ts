@@ -20,18 +20,55 @@ export interface Oriented {
   port: number;
   /** True when the record was the server's reply (its bytes count, its flows do not open a new edge). */
   reply: boolean;
+  /** Who held each address at the time: the pod-level detail policy evaluation needs. */
+  clientHolder: Holder;
+  serverHolder: Holder;
 }
 
-interface EdgeAcc {
-  src: Endpoint; dst: Endpoint; protocol: string; port: number; verdict: Edge['verdict'];
-  forwardFlows: number; replyFlows: number; bytes: number; first: number; last: number; sources: Set<number>;
+export const iso = (s: number) => new Date(s * 1000).toISOString();
+
+/** Running totals of one edge. A request and its reply are one conversation: `flows` is the larger of the two counts. */
+export class EdgeTally {
+  forwardFlows = 0;
+  replyFlows = 0;
+  bytes = 0;
+  first = Number.POSITIVE_INFINITY;
+  last = Number.NEGATIVE_INFINITY;
+  readonly sources = new Set<number>();
+
+  constructor(readonly src: Endpoint, readonly dst: Endpoint, readonly protocol: string, readonly port: number, readonly verdict: Edge['verdict']) {}
+
+  add(a: ObservedAggregate, reply: boolean): void {
+    if (reply) this.replyFlows += a.flows; else this.forwardFlows += a.flows;
+    this.bytes += a.bytes;
+    if (a.firstSeen < this.first) this.first = a.firstSeen;
+    if (a.lastSeen > this.last) this.last = a.lastSeen;
+    for (const id of a.inputIds) this.sources.add(id);
+  }
+
+  get flows(): number {
+    return Math.max(this.forwardFlows, this.replyFlows);
+  }
+
+  toEdge(sourceName: (id: number) => string): Edge {
+    return {
+      src: this.src, dst: this.dst, protocol: this.protocol, port: this.port, verdict: this.verdict, flows: this.flows, bytes: this.bytes,
+      firstSeen: iso(this.first), lastSeen: iso(this.last), sources: [...this.sources].map(sourceName).sort(),
+    };
+  }
 }
+
+export function edgeKey(o: Oriented, protocol: string, verdict: string): string {
+  return `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}|${verdict}`;
+}
+
+const NO_PORTS: ReadonlySet<string> = new Set();
 
 function resolve(identity: IdentityIndex, ip: string, t: number): Holder {
   const h = identity.holderAt(ip, t);
   if (h) return h;
   // An address some pod or node held at another time is ours, but we cannot tell whose it was now.
-  return { endpoint: identity.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: new Set() };
+  return { endpoint: identity.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
 }
 
 /** The server's endpoint for a port: a node's address resolves to the host-network workload listening there. */
@@ -48,8 +85,12 @@ export function orient(a: ObservedAggregate, identity: IdentityIndex): Oriented 
   const src = resolve(identity, a.srcIp, t);
   const dst = resolve(identity, a.dstIp, t);
   const proto = protocolName(a.protocol);
-  const forward = (): Oriented => ({ client: src.endpoint, server: serverEndpoint(dst, proto, a.dstPort), port: a.dstPort, reply: false });
-  const reply = (): Oriented => ({ client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true });
+  const forward = (): Oriented => ({
+    client: src.endpoint, server: serverEndpoint(dst, proto, a.dstPort), port: a.dstPort, reply: false, clientHolder: src, serverHolder: dst,
+  });
+  const reply = (): Oriented => ({
+    client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true, clientHolder: dst, serverHolder: src,
+  });
   if (a.srcPort === 0 && a.dstPort !== 0) return forward();
   if (a.dstPort === 0 && a.srcPort !== 0) return reply();
   const dstListens = dst.listens.has(portKey(proto, a.dstPort));
@@ -59,40 +100,25 @@ export function orient(a: ObservedAggregate, identity: IdentityIndex): Oriented 
   return a.dstPort <= a.srcPort ? forward() : reply();
 }
 
-const iso = (s: number) => new Date(s * 1000).toISOString();
-
 /** Workload dependency graph from attributed aggregates. Pure: same inputs, same (sorted) output. */
 export function buildGraph(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, opts: GraphOptions = {}): Graph {
-  const edges = new Map<string, EdgeAcc>();
+  const edges = new Map<string, EdgeTally>();
   for (const a of aggregates) {
     const o = orient(a, identity);
     const protocol = protocolName(a.protocol);
     const verdict = a.action === 'ACCEPT' ? 'allowed' : 'denied';
-    const key = `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}|${verdict}`;
+    const key = edgeKey(o, protocol, verdict);
     let e = edges.get(key);
-    if (!e) {
-      e = { src: o.client, dst: o.server, protocol, port: o.port, verdict, forwardFlows: 0, replyFlows: 0, bytes: 0, first: a.firstSeen, last: a.lastSeen, sources: new Set() };
-      edges.set(key, e);
-    }
-    if (o.reply) e.replyFlows += a.flows; else e.forwardFlows += a.flows;
-    e.bytes += a.bytes;
-    if (a.firstSeen < e.first) e.first = a.firstSeen;
-    if (a.lastSeen > e.last) e.last = a.lastSeen;
-    for (const id of a.inputIds) e.sources.add(id);
+    if (!e) edges.set(key, (e = new EdgeTally(o.client, o.server, protocol, o.port, verdict)));
+    e.add(a, o.reply);
   }
   const ns = opts.namespace;
   const inNs = (ep: Endpoint) => ep.namespace === ns;
   const name = opts.sourceName ?? ((id: number) => String(id));
   const outEdges: Edge[] = [...edges.values()]
     .filter((e) => !ns || inNs(e.src) || inNs(e.dst))
-    .map((e) => ({
-      src: e.src, dst: e.dst, protocol: e.protocol, port: e.port, verdict: e.verdict,
-      // A request and its reply are one conversation: count it once, but keep both directions' bytes.
-      flows: Math.max(e.forwardFlows, e.replyFlows), bytes: e.bytes,
-      firstSeen: iso(e.first), lastSeen: iso(e.last),
-      sources: [...e.sources].map(name).sort(),
-    }))
-    .sort((x, y) => compareEdges(x, y));
+    .map((e) => e.toEdge(name))
+    .sort(compareEdges);
 
   const nodes = new Map<string, GraphNode>();
   for (const w of identity.workloads) {
@@ -111,7 +137,7 @@ export function buildGraph(identity: IdentityIndex, aggregates: Iterable<Observe
   };
 }
 
-function compareEdges(a: Edge, b: Edge): number {
+export function compareEdges(a: Pick<Edge, 'src' | 'dst' | 'protocol' | 'port' | 'verdict'>, b: Pick<Edge, 'src' | 'dst' | 'protocol' | 'port' | 'verdict'>): number {
   return endpointId(a.src).localeCompare(endpointId(b.src)) || endpointId(a.dst).localeCompare(endpointId(b.dst))
     || a.protocol.localeCompare(b.protocol) || a.port - b.port || a.verdict.localeCompare(b.verdict);
 }

@@ -14,8 +14,12 @@ export interface Workload {
 /** Who holds an address during an interval, and which (protocol, port)s it listens on there. */
 export interface Holder {
   endpoint: Endpoint;
+  /** Pods only: what policy evaluation needs to know about this very pod. */
+  pod?: { name: string; namespace: string; labels: Record<string, string>; containerPorts: ContainerPort[]; nodeName?: string };
   /** `TCP/8080`-style keys. */
-  listens: Set<string>;
+  listens: ReadonlySet<string>;
+  /** Set on holders made up for addresses no cluster object held. */
+  ip?: string;
   /** Node addresses only: workloads in the host network namespace, by the port they listen on. */
   hostListeners?: Map<string, Endpoint>;
 }
@@ -33,7 +37,25 @@ export const portKey = (protocol: string, port: number) => `${protocol}/${port}`
  * address is only ever resolved together with a time.
  */
 export class IdentityIndex {
-  constructor(private readonly byIp: Map<string, Interval[]>, readonly workloads: Workload[]) {}
+  constructor(
+    private readonly byIp: Map<string, Interval[]>,
+    readonly workloads: Workload[],
+    /** The newest version of every object not known to be gone: the cluster "now" (policies, namespaces, nodes). */
+    readonly current: K8sObject[],
+  ) {}
+
+  /** Labels of a namespace as Kubernetes sets them (the automatic `kubernetes.io/metadata.name` included). */
+  namespaceLabels(ns: string): Record<string, string> {
+    let cached = this.nsLabels.get(ns);
+    if (!cached) {
+      const obj = this.current.find((o) => o.kind === 'Namespace' && o.metadata.name === ns);
+      cached = { ...(obj?.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns };
+      this.nsLabels.set(ns, cached);
+    }
+    return cached;
+  }
+
+  private readonly nsLabels = new Map<string, Record<string, string>>();
 
   /** Holder of `ip` at epoch second `t`, or undefined when no known object held it then. */
   holderAt(ip: string, t: number): Holder | undefined {
@@ -124,7 +146,10 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
     const ips = podIps(pod);
     if (ips.length === 0) continue;
     const start = k8sTime(pod.metadata.creationTimestamp) ?? k8sTime(pod.status?.startTime) ?? NEG_INF;
-    const holder: Holder = { endpoint: wl.endpoint, listens: ports };
+    const holder: Holder = {
+      endpoint: wl.endpoint, listens: ports,
+      pod: { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', labels: pod.metadata.labels ?? {}, containerPorts: containerPorts(pod), nodeName: pod.spec?.nodeName },
+    };
     for (const ip of ips) add(ip, { start, end: podEnd(pod, t), holder });
   }
 
@@ -161,7 +186,8 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
   }
   const sortedWorkloads = [...workloads.values()].sort((a, b) =>
     `${a.endpoint.namespace}/${a.endpoint.name}`.localeCompare(`${b.endpoint.namespace}/${b.endpoint.name}`));
-  return new IdentityIndex(intervals, sortedWorkloads);
+  const current = tracked.filter((t) => t.goneBy === undefined).map((t) => t.obj);
+  return new IdentityIndex(intervals, sortedWorkloads, current);
 }
 
 function podIps(pod: K8sObject): string[] {

@@ -33,6 +33,7 @@ export class FlowAggregator {
   private readonly bucketSeconds: number;
   private readonly maxEntries: number;
   private map = new Map<string, FlowAggregate>();
+  private strings = new Map<string, string>();
   records = 0;
 
   constructor(private readonly flush: (aggs: Iterable<FlowAggregate>) => void, opts: AggregatorOptions = {}) {
@@ -57,10 +58,22 @@ export class FlowAggregator {
       return;
     }
     this.map.set(key, {
-      srcIp: r.srcIp, dstIp: r.dstIp, srcPort: sp, dstPort: dp, protocol: r.protocol, bucket, action: r.action,
-      flows: 1, packets: r.packets, bytes: r.bytes, tcpFlags: r.tcpFlags ?? 0, firstSeen: r.start, lastSeen: r.end, observer,
+      srcIp: this.intern(r.srcIp), dstIp: this.intern(r.dstIp), srcPort: sp, dstPort: dp, protocol: r.protocol, bucket, action: r.action,
+      flows: 1, packets: r.packets, bytes: r.bytes, tcpFlags: r.tcpFlags ?? 0, firstSeen: r.start, lastSeen: r.end, observer: this.intern(observer),
     });
     if (this.map.size >= this.maxEntries) this.drain();
+  }
+
+  /**
+   * Parsers hand out slices of a 1 MiB read chunk, and in V8 a slice can keep its whole parent chunk alive. Kept
+   * strings are copied once and shared, so held aggregates pin no chunk and repeated addresses cost nothing.
+   */
+  private intern(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    const copy = Buffer.from(s, 'utf8').toString('utf8');
+    this.strings.set(copy, copy);
+    return copy;
   }
 
   /** Hand everything held to the store. Partial aggregates of one key across flushes are summed by the store's query. */
@@ -68,5 +81,6 @@ export class FlowAggregator {
     if (this.map.size === 0) return;
     this.flush(this.map.values());
     this.map = new Map();
+    if (this.strings.size > this.maxEntries) this.strings = new Map();
   }
 }

@@ -3,6 +3,7 @@ import { registerConnectivity } from './connectivity.js';
 import { registerDemo } from './demo.js';
 import { registerGraph } from './graph.js';
 import { registerIngest } from './ingest.js';
+import { registerSimulate } from './simulate.js';
 
 /** Each command lives in its own file and registers itself here, so commands never edit each other. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerGraph(program);
   registerDemo(program);
   registerConnectivity(program);
+  registerSimulate(program);
 }

@@ -1,0 +1,98 @@
+import { Option, type Command } from 'commander';
+import { endpointId, formatIssue } from '../../../model/index.js';
+import { PolicyEngine } from '../../../analyzer/policy/engine.js';
+import { parsePolicies } from '../../../analyzer/policy/parse-policies.js';
+import { explain, replay, type DeniedEdge, type Explanation, type ReplayResult } from '../../../analyzer/replay.js';
+import type { DecidedBy } from '../../../analyzer/policy/types.js';
+import { loadIdentity } from '../../pipeline.js';
+import { mergePolicies, readPolicyFiles } from '../../policy-input.js';
+import { openExisting } from '../db.js';
+import { InputError } from '../errors.js';
+import { parseTime } from '../time.js';
+import { UsageError } from '../errors.js';
+
+interface SimulateOpts { format: string; namespace: string; ignoreExisting?: boolean; explain?: string; since?: string; until?: string }
+
+export function registerSimulate(program: Command): void {
+  program
+    .command('simulate')
+    .description('replay observed flows against policy manifests (plus the cluster\'s own policies) and list what they would drop')
+    .argument('<policy-path...>', 'policy manifests: files or directories')
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'text']).default('text'))
+    .option('-n, --namespace <ns>', 'namespace for NetworkPolicies that name none', 'default')
+    .option('--ignore-existing', 'replay against the given manifests only, not the cluster\'s current policies')
+    .option('--explain <flow>', 'explain one observed edge: "SRC => DST : PROTO PORT" as `graph` prints it')
+    .option('--since <time>', 'only traffic at or after this time')
+    .option('--until <time>', 'only traffic before this time')
+    .addHelpText('after', '\nExit status 1 when the policies would drop observed traffic (a failed check).')
+    .action(async (paths: string[], opts: SimulateOpts, cmd: Command) => {
+      const input = await readPolicyFiles(paths, opts.namespace).catch((e: Error) => { throw new InputError(`${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`); });
+      for (const i of input.issues) process.stderr.write(`${formatIssue(i)}\n`);
+      if (input.objects.length === 0) throw new InputError(`no NetworkPolicy, AdminNetworkPolicy or BaselineAdminNetworkPolicy in ${paths.join(', ')}`);
+      const store = openExisting(cmd);
+      try {
+        const identity = loadIdentity(store);
+        const objects = opts.ignoreExisting ? input.objects : mergePolicies(identity.current, input.objects);
+        const parsed = parsePolicies(objects);
+        for (const w of [...parsed.errors, ...parsed.warnings]) process.stderr.write(`segmap: ${w}\n`);
+        const engine = new PolicyEngine(parsed.policies);
+        const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
+        if (opts.explain) {
+          const spec = parseFlowSpec(opts.explain);
+          const x = explain(identity, store.aggregates(window), engine, spec);
+          if (!x) throw new InputError(`no observed flow ${opts.explain} in the window (spell it as \`graph --format text\` prints it)`);
+          process.stdout.write(opts.format === 'json' ? JSON.stringify(x, null, 2) + '\n' : explanationText(x));
+          if (!x.decision.allowed) process.exitCode = 1;
+          return;
+        }
+        const result = replay(identity, store.aggregates(window), engine);
+        process.stdout.write(opts.format === 'json' ? JSON.stringify(jsonResult(result), null, 2) + '\n' : textResult(result));
+        if (result.denied.length > 0) process.exitCode = 1;
+      } finally {
+        store.close();
+      }
+    });
+}
+
+function jsonResult(r: ReplayResult) {
+  return { denied: r.denied, allowedFlows: r.allowedFlows, deniedFlows: r.deniedFlows, notEvaluatedFlows: r.notEvaluatedFlows };
+}
+
+export function describeDecider(d: DecidedBy): string {
+  if (d.kind === 'None') return `no policy (${d.direction})`;
+  const name = d.namespace ? `${d.namespace}/${d.name}` : d.name;
+  const rule = typeof d.rule === 'number' ? `${d.direction} rule ${d.rule}${d.ruleName ? ` "${d.ruleName}"` : ''}` : `${d.direction} ${d.rule}`;
+  return `${d.kind} ${name}: ${rule}`;
+}
+
+function deniedLine(e: DeniedEdge): string {
+  return `${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port} (${e.flows} flows, ${e.firstSeen} .. ${e.lastSeen}) denied by ${describeDecider(e.decidedBy)}`;
+}
+
+function textResult(r: ReplayResult): string {
+  const total = r.allowedFlows + r.deniedFlows;
+  const head = r.denied.length === 0
+    ? `no observed flow would be denied (${r.allowedFlows} flows replayed)`
+    : `${r.deniedFlows} of ${total} observed flows would be denied, on ${r.denied.length} edges:`;
+  const tail = r.notEvaluatedFlows ? `\n(${r.notEvaluatedFlows} flows of protocols policies cannot name by port, e.g. ICMP, were not evaluated)` : '';
+  return [head, ...r.denied.map((e) => `  ${deniedLine(e)}`)].join('\n') + tail + '\n';
+}
+
+/** `SRC => DST : PROTO PORT`, the spelling `graph --format text` uses. */
+export function parseFlowSpec(text: string) {
+  const m = /^\s*(.+?)\s*=>\s*(.+?)\s*:\s*([A-Za-z]+)[\s/]+(\d+)/.exec(text);
+  if (!m) throw new UsageError(`--explain: cannot read "${text}"; expected "SRC => DST : PROTO PORT", e.g. "shop/web[Deployment] => shop/db[StatefulSet] : TCP 5432"`);
+  return { src: m[1], dst: m[2], protocol: m[3].toUpperCase(), port: Number(m[4]) };
+}
+
+function explanationText(x: Explanation): string {
+  const side = (label: string, d: Explanation['decision']['egress'], policies: string[]) =>
+    `  ${label}: ${d.allowed ? 'allowed' : 'denied'} by ${describeDecider(d.decidedBy)}\n` +
+    `    policies selecting it: ${policies.length ? policies.join('; ') : 'none'}`;
+  return [
+    `${endpointId(x.src)} => ${endpointId(x.dst)} : ${x.protocol} ${x.port} — ${x.decision.allowed ? 'ALLOWED' : 'DENIED'}`,
+    `  (evaluated for ${x.srcPeer} → ${x.dstPeer})`,
+    side(`egress of ${x.srcPeer}`, x.decision.egress, x.egressPolicies),
+    side(`ingress of ${x.dstPeer}`, x.decision.ingress, x.ingressPolicies),
+  ].join('\n') + '\n';
+}
