@@ -9,6 +9,8 @@ export interface Workload {
   labels: Record<string, string>;
   serviceAccount: string;
   hostNetwork: boolean;
+  /** Its newest pod still running (else its newest pod): stands for the workload when evaluating policies. */
+  pod?: K8sObject;
 }
 
 /** Who holds an address during an interval, and which (protocol, port)s it listens on there. */
@@ -128,12 +130,20 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
     if (list) list.push(iv); else intervals.set(ip, [iv]);
   };
   const nodeHostListeners = new Map<string, Map<string, Endpoint>>();
+  // Rank of each workload's representative pod: running beats finished or gone, then newest first.
+  const representativeRank = new Map<string, string>();
 
   for (const t of byKind('Pod')) {
     const pod = t.obj;
     const wl = rootWorkload(pod, owners);
     const key = `${wl.endpoint.namespace}/${wl.endpoint.name}[${wl.endpoint.kind}]`;
-    if (!workloads.has(key)) workloads.set(key, wl);
+    const known = workloads.get(key) ?? workloads.set(key, wl).get(key)!;
+    const alive = t.goneBy === undefined && !/^(Succeeded|Failed)$/.test(pod.status?.phase ?? '');
+    const rank = `${alive ? 1 : 0}${pod.metadata.creationTimestamp ?? ''}`;
+    if (!known.pod || rank > (representativeRank.get(key) ?? '')) {
+      known.pod = pod;
+      representativeRank.set(key, rank);
+    }
     const ports = podListeningPorts(pod, services);
     if (pod.spec?.hostNetwork) {
       // Its address is the node's: the node holds it; the workload is known only by the port it listens on.

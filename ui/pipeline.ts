@@ -1,11 +1,16 @@
 /**
- * The order of the stages, in one place: store snapshot → identity (IP@time → workload) → graph.
- * Later passes (findings, intents, policy evaluation) join here.
+ * The order of the stages, in one place:
+ *   store snapshots → identity (IP@time → workload) → graph (direction, edges) → policy engine (current policies)
+ *   → findings (allowed vs. used) / replay (simulate).
  */
+import { policyFindings } from '../analyzer/findings.js';
 import { buildGraph } from '../analyzer/graph.js';
 import { buildIdentity, type IdentityIndex } from '../analyzer/identity.js';
-import type { Graph } from '../model/index.js';
+import { PolicyEngine } from '../analyzer/policy/engine.js';
+import { parsePolicies } from '../analyzer/policy/parse-policies.js';
+import type { Finding, Graph, K8sObject } from '../model/index.js';
 import type { Store, TimeWindow } from '../store/store.js';
+import { POLICY_KINDS } from './policy-input.js';
 
 export interface AnalysisOptions extends TimeWindow {
   namespace?: string;
@@ -15,11 +20,23 @@ export function loadIdentity(store: Store): IdentityIndex {
   return buildIdentity(store.snapshots());
 }
 
-export function analyzeGraph(store: Store, opts: AnalysisOptions = {}): Graph {
-  const identity = loadIdentity(store);
+export function analyzeGraph(store: Store, opts: AnalysisOptions = {}, identity: IdentityIndex = loadIdentity(store)): Graph {
   const paths = new Map(store.inputs().map((i) => [i.id, i.path]));
   return buildGraph(identity, store.aggregates(opts), {
     since: opts.since, until: opts.until, namespace: opts.namespace,
     sourceName: (id) => paths.get(id) ?? `input#${id}`,
   });
+}
+
+/** An engine over a set of policy objects; problems in them are returned, not thrown. */
+export function policyEngine(objects: K8sObject[]): { engine: PolicyEngine; problems: string[] } {
+  const parsed = parsePolicies(objects.filter((o) => (POLICY_KINDS as readonly string[]).includes(o.kind)));
+  return { engine: new PolicyEngine(parsed.policies), problems: [...parsed.errors, ...parsed.warnings] };
+}
+
+export function analyzeFindings(store: Store, opts: AnalysisOptions = {}): { findings: Finding[]; problems: string[] } {
+  const identity = loadIdentity(store);
+  const graph = analyzeGraph(store, opts, identity);
+  const { engine, problems } = policyEngine(identity.current);
+  return { findings: policyFindings(identity, graph, engine), problems };
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerConnectivity } from './connectivity.js';
 import { registerDemo } from './demo.js';
+import { registerFindings } from './findings.js';
 import { registerGraph } from './graph.js';
 import { registerIngest } from './ingest.js';
 import { registerSimulate } from './simulate.js';
@@ -9,6 +10,7 @@ import { registerSimulate } from './simulate.js';
 export function registerCommands(program: Command): void {
   registerIngest(program);
   registerGraph(program);
+  registerFindings(program);
   registerDemo(program);
   registerConnectivity(program);
   registerSimulate(program);

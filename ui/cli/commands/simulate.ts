@@ -1,10 +1,8 @@
 import { Option, type Command } from 'commander';
 import { endpointId, formatIssue } from '../../../model/index.js';
-import { PolicyEngine } from '../../../analyzer/policy/engine.js';
-import { parsePolicies } from '../../../analyzer/policy/parse-policies.js';
 import { explain, replay, type DeniedEdge, type Explanation, type ReplayResult } from '../../../analyzer/replay.js';
 import type { DecidedBy } from '../../../analyzer/policy/types.js';
-import { loadIdentity } from '../../pipeline.js';
+import { loadIdentity, policyEngine } from '../../pipeline.js';
 import { mergePolicies, readPolicyFiles } from '../../policy-input.js';
 import { openExisting } from '../db.js';
 import { InputError } from '../errors.js';
@@ -33,9 +31,8 @@ export function registerSimulate(program: Command): void {
       try {
         const identity = loadIdentity(store);
         const objects = opts.ignoreExisting ? input.objects : mergePolicies(identity.current, input.objects);
-        const parsed = parsePolicies(objects);
-        for (const w of [...parsed.errors, ...parsed.warnings]) process.stderr.write(`segmap: ${w}\n`);
-        const engine = new PolicyEngine(parsed.policies);
+        const { engine, problems } = policyEngine(objects);
+        for (const w of problems) process.stderr.write(`segmap: ${w}\n`);
         const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
         if (opts.explain) {
           const spec = parseFlowSpec(opts.explain);
