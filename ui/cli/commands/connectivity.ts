@@ -15,6 +15,8 @@ export interface ConnectivityResult {
   lines: ConnLine[];
   /** Located problems in the input (unparsable files, non-objects); those parts were skipped. */
   issues: InputIssue[];
+  /** Invalid policies or duplicate objects: np-guard refuses such input. */
+  errors: string[];
   warnings: string[];
   objects: number;
 }
@@ -47,9 +49,22 @@ export function analyzeConnectivity(paths: readonly string[]): ConnectivityResul
     }
     objects.push(...k8sDump.read(text, ctx));
   }
-  const warnings: string[] = [];
-  const lines = connlistFromObjects(objects, (w) => warnings.push(w));
-  return { lines, issues, warnings, objects: objects.length };
+  const { lines, errors, warnings } = connlistFromObjects(objects);
+  return { lines, issues, errors, warnings, objects: objects.length };
+}
+
+/** One line per file and reason (a JSON array of junk would otherwise print one line per element). */
+function reportIssues(issues: readonly InputIssue[]): void {
+  const groups = new Map<string, { first: InputIssue; count: number }>();
+  for (const i of issues) {
+    const key = `${i.file}\0${i.reason}`;
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { first: i, count: 1 });
+  }
+  for (const { first, count } of groups.values()) {
+    process.stderr.write(`${formatIssue(first)}${count > 1 ? ` (and ${count - 1} more)` : ''}: skipped\n`);
+  }
 }
 
 export function registerConnectivity(program: Command): void {
@@ -68,8 +83,10 @@ export function registerConnectivity(program: Command): void {
         }
       }
       const result = analyzeConnectivity(paths);
-      for (const i of result.issues) process.stderr.write(`${formatIssue(i)}\n`);
+      reportIssues(result.issues);
+      for (const w of result.warnings) process.stderr.write(`segmap: warning: ${w}\n`);
       if (result.objects === 0) throw new InputError('no Kubernetes objects could be read from the given paths');
+      if (result.errors.length > 0) throw new InputError(`invalid input:\n  ${result.errors.join('\n  ')}`);
       const format = opts.format as Format;
       process.stdout.write(format === 'json' ? formatConnlistJson(result.lines) : formatConnlistTxt(result.lines));
     });
