@@ -396,10 +396,12 @@ describe('aws-vpc: own cases', () => {
     expect(ctx.counts).toEqual({ read: 1, skipped: { 'missing-required-field': 2 } });
   });
 
-  it('a CloudWatch export line with a timestamp prefix is not guessed at', () => {
-    const { records, ctx } = parseLines([`2021-03-26T03:17:49.000Z ${rec(1)}`]);
-    expect(records).toEqual([]);
-    expect(ctx.issues.map((i) => i.reason)).toEqual(['bad-field-count']);
+  it('a CloudWatch Logs export to S3 (each line prefixed by its event timestamp) is read as the default layout', () => {
+    const lines = [`2021-03-26T03:17:49.000Z ${rec(1)}`, `2021-03-26T03:17:50.000Z ${rec(2)}`, '2021-03-26T03:17:51.000Z garbage'];
+    expect(awsVpc.detect(lines.join('\n'), 'export.log')).toBe(true);
+    const { records, ctx } = parseLines(lines);
+    expectRecords(records, [{ srcPort: 40001 }, { srcPort: 40002 }]);
+    expect(ctx.issues.map((i) => [i.line, i.reason])).toEqual([[3, 'bad-field-count']]);
   });
 
   it('detect(): headers and v2 records yes, other formats no', () => {

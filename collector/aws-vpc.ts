@@ -197,11 +197,18 @@ class AwsVpcReader implements LineHandler {
   private reason = '';
   private detail = '';
   private headerLine = 1;
+  /** CloudWatch Logs exports to S3 put each event's ISO timestamp before the record. */
+  private timestampPrefix = false;
 
   constructor(private readonly ctx: ReadContext, private readonly emit: (r: FlowRecord) => void) {}
 
   line(text: string, lineNo: number): void {
     if (text.length === 0) return;
+    if (this.timestampPrefix || (this.layout === undefined && timestampPrefixed(text))) {
+      this.timestampPrefix = true;
+      const sp = text.indexOf(' ');
+      text = sp === -1 ? '' : text.slice(sp + 1);
+    }
     const layout = this.layout ?? this.begin(text, lineNo);
     if (layout === undefined) return;
     if (layout.missing.length > 0) {
@@ -410,6 +417,13 @@ class AwsVpcReader implements LineHandler {
   }
 }
 
+const ISO_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2}) /;
+
+/** `2026-11-01T10:00:00.000Z 2 123456789012 eni-…`: a CloudWatch Logs export line around a default-format record. */
+function timestampPrefixed(line: string): boolean {
+  return ISO_PREFIX.test(line) && isDefaultRecord(line.slice(line.indexOf(' ') + 1));
+}
+
 /** A default-format (v2) record: 14 fields, version 2, a documented action and log-status. */
 function isDefaultRecord(line: string): boolean {
   const f = tokens(line);
@@ -429,7 +443,7 @@ export const awsVpc: FlowSource = {
     const first = (nl === -1 ? head : head.slice(0, nl)).replace(/\r$/, '');
     if (first.trim() === '') return /vpcflowlogs/i.test(path);
     // Two known names at least before claiming a file, so a one-word line of another format is not taken.
-    return isHeader(first, 2) || isDefaultRecord(first);
+    return isHeader(first, 2) || isDefaultRecord(first) || timestampPrefixed(first);
   },
   open(ctx, emit) {
     return new AwsVpcReader(ctx, emit);
