@@ -3,11 +3,12 @@
  *   store snapshots → identity (IP@time → workload) → graph (direction, edges) → policy engine (current policies)
  *   → findings (allowed vs. used) / replay (simulate).
  */
-import { policyFindings } from '../analyzer/findings.js';
+import { podPeer, policyFindings } from '../analyzer/findings.js';
 import { buildGraph } from '../analyzer/graph.js';
 import { buildIdentity, type IdentityIndex } from '../analyzer/identity.js';
 import { PolicyEngine } from '../analyzer/policy/engine.js';
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
+import type { PodPeer } from '../analyzer/policy/types.js';
 import type { Finding, Graph, K8sObject } from '../model/index.js';
 import type { Store, TimeWindow } from '../store/store.js';
 import { POLICY_KINDS } from './policy-input.js';
@@ -39,4 +40,9 @@ export function analyzeFindings(store: Store, opts: AnalysisOptions = {}): { fin
   const graph = analyzeGraph(store, opts, identity);
   const { engine, problems } = policyEngine(identity.current);
   return { findings: policyFindings(identity, graph, engine), problems };
+}
+
+/** One pod per workload (its newest running one), as the policy engine sees it. */
+export function workloadPods(identity: IdentityIndex): PodPeer[] {
+  return identity.workloads.filter((w) => w.pod).map((w) => podPeer(w.pod!, identity));
 }

@@ -15,7 +15,7 @@ export function npSelectsPod(np: NetworkPolicyDef, pod: PodPeer, direction: 'ing
   return np.affects[direction] && pod.namespace === np.namespace && matches(np.podSelector, pod.labels);
 }
 
-function npPeerMatches(np: NetworkPolicyDef, sel: NpPeerSelector, peer: Peer): boolean {
+export function npPeerMatches(np: NetworkPolicyDef, sel: NpPeerSelector, peer: Peer): boolean {
   if (sel.ipBlock) {
     // Pods are never selected by ipBlock, and an external range matches only when wholly inside the block.
     return peer.kind === 'external' && sel.ipBlock.containsSet(peer.addresses);

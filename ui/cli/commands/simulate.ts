@@ -2,7 +2,9 @@ import { Option, type Command } from 'commander';
 import { endpointId, formatIssue } from '../../../model/index.js';
 import { explain, replay, type DeniedEdge, type Explanation, type ReplayResult } from '../../../analyzer/replay.js';
 import type { DecidedBy } from '../../../analyzer/policy/types.js';
-import { loadIdentity, policyEngine } from '../../pipeline.js';
+import { lintPolicies } from '../../../analyzer/policy/lint.js';
+import { parsePolicies } from '../../../analyzer/policy/parse-policies.js';
+import { loadIdentity, policyEngine, workloadPods } from '../../pipeline.js';
 import { mergePolicies, readPolicyFiles } from '../../policy-input.js';
 import { openExisting } from '../db.js';
 import { InputError } from '../errors.js';
@@ -32,7 +34,8 @@ export function registerSimulate(program: Command): void {
         const identity = loadIdentity(store);
         const objects = opts.ignoreExisting ? input.objects : mergePolicies(identity.current, input.objects);
         const { engine, problems } = policyEngine(objects);
-        for (const w of problems) process.stderr.write(`segmap: ${w}\n`);
+        const warnings = [...problems, ...input.ignored, ...lintPolicies(parsePolicies(input.objects).policies, workloadPods(identity))];
+        for (const w of warnings) process.stderr.write(`segmap: warning: ${w}\n`);
         const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
         if (opts.explain) {
           const spec = parseFlowSpec(opts.explain);
@@ -43,7 +46,7 @@ export function registerSimulate(program: Command): void {
           return;
         }
         const result = replay(identity, store.aggregates(window), engine);
-        process.stdout.write(opts.format === 'json' ? JSON.stringify(jsonResult(result), null, 2) + '\n' : textResult(result));
+        process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...jsonResult(result), warnings }, null, 2) + '\n' : textResult(result));
         if (result.denied.length > 0) process.exitCode = 1;
       } finally {
         store.close();
