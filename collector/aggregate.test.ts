@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowAggregate, FlowRecord } from '../model/index.js';
+import { batchRows, type FlowAggregate, type FlowRecord } from '../model/index.js';
 import { FlowAggregator, foldEphemeralPort } from './aggregate.js';
 
 const r = (sp: number, dp: number, extra: Partial<FlowRecord> = {}): FlowRecord => ({
@@ -24,7 +24,7 @@ describe('foldEphemeralPort', () => {
 describe('FlowAggregator', () => {
   it('folds records of one conversation and bucket, keeps observers apart, and flushes when full', () => {
     const flushed: FlowAggregate[][] = [];
-    const agg = new FlowAggregator((a) => flushed.push([...a].map((x) => ({ ...x }))), { bucketSeconds: 300, maxEntries: 3 });
+    const agg = new FlowAggregator((b) => flushed.push(batchRows(b)), { bucketSeconds: 300, maxEntries: 3 });
     agg.add(r(41000, 8080, { observer: 'eni-a' }));
     agg.add(r(42000, 8080, { observer: 'eni-a', start: 1100, end: 1160, bytes: 50, tcpFlags: 2 }));
     agg.add(r(41000, 8080, { observer: 'eni-b' }));

@@ -67,3 +67,70 @@ export interface FlowAggregate {
 export interface ObservedAggregate extends Omit<FlowAggregate, 'observer'> {
   inputIds: number[];
 }
+
+/**
+ * Aggregates in columns: what ingest moves between threads (the typed arrays transfer without a copy) and what the
+ * store inserts. Row i's addresses and observer are `names[src[i]]`, `names[dst[i]]`, `names[observer[i]]`.
+ */
+export interface AggregateBatch {
+  size: number;
+  names: string[];
+  src: Uint32Array;
+  dst: Uint32Array;
+  observer: Uint32Array;
+  srcPort: Uint16Array;
+  dstPort: Uint16Array;
+  protocol: Uint8Array;
+  accepted: Uint8Array;
+  tcpFlags: Uint16Array;
+  bucket: Float64Array;
+  flows: Float64Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  firstSeen: Float64Array;
+  lastSeen: Float64Array;
+}
+
+export function emptyBatch(size: number): AggregateBatch {
+  return {
+    size, names: [], src: new Uint32Array(size), dst: new Uint32Array(size), observer: new Uint32Array(size),
+    srcPort: new Uint16Array(size), dstPort: new Uint16Array(size), protocol: new Uint8Array(size), accepted: new Uint8Array(size),
+    tcpFlags: new Uint16Array(size), bucket: new Float64Array(size), flows: new Float64Array(size), packets: new Float64Array(size),
+    bytes: new Float64Array(size), firstSeen: new Float64Array(size), lastSeen: new Float64Array(size),
+  };
+}
+
+/** The buffers to list as transferables when posting a batch to another thread. */
+export function batchBuffers(b: AggregateBatch): ArrayBuffer[] {
+  return [b.src, b.dst, b.observer, b.srcPort, b.dstPort, b.protocol, b.accepted, b.tcpFlags, b.bucket, b.flows, b.packets, b.bytes, b.firstSeen, b.lastSeen]
+    .map((a) => a.buffer as ArrayBuffer);
+}
+
+export function batchRows(b: AggregateBatch): FlowAggregate[] {
+  const out: FlowAggregate[] = [];
+  for (let i = 0; i < b.size; i++) {
+    out.push({
+      srcIp: b.names[b.src[i]], dstIp: b.names[b.dst[i]], srcPort: b.srcPort[i], dstPort: b.dstPort[i], protocol: b.protocol[i],
+      bucket: b.bucket[i], action: b.accepted[i] ? 'ACCEPT' : 'REJECT', flows: b.flows[i], packets: b.packets[i], bytes: b.bytes[i],
+      tcpFlags: b.tcpFlags[i], firstSeen: b.firstSeen[i], lastSeen: b.lastSeen[i], observer: b.names[b.observer[i]],
+    });
+  }
+  return out;
+}
+
+export function batchFromAggregates(aggs: readonly FlowAggregate[]): AggregateBatch {
+  const b = emptyBatch(aggs.length);
+  const index = new Map<string, number>();
+  const name = (s: string) => {
+    let i = index.get(s);
+    if (i === undefined) index.set(s, (i = b.names.push(s) - 1));
+    return i;
+  };
+  aggs.forEach((a, i) => {
+    b.src[i] = name(a.srcIp); b.dst[i] = name(a.dstIp); b.observer[i] = name(a.observer);
+    b.srcPort[i] = a.srcPort; b.dstPort[i] = a.dstPort; b.protocol[i] = a.protocol; b.accepted[i] = a.action === 'ACCEPT' ? 1 : 0;
+    b.tcpFlags[i] = a.tcpFlags; b.bucket[i] = a.bucket; b.flows[i] = a.flows; b.packets[i] = a.packets; b.bytes[i] = a.bytes;
+    b.firstSeen[i] = a.firstSeen; b.lastSeen[i] = a.lastSeen;
+  });
+  return b;
+}

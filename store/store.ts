@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { ClusterSnapshot, FlowAggregate, InputIssue, K8sObject, ObservedAggregate, ReadCounts } from '../model/index.js';
+import { batchFromAggregates, type AggregateBatch, type ClusterSnapshot, type FlowAggregate, type InputIssue, type K8sObject, type ObservedAggregate, type ReadCounts } from '../model/index.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface InputRow {
@@ -166,13 +166,17 @@ export class InputWriter {
     for (const o of objects) ins.run(snapId, o.kind, o.metadata.namespace ?? '', o.metadata.name, o.metadata.uid ?? null, JSON.stringify(o));
   }
 
-  /** Multi-row inserts: one statement per 500 rows is what makes aggregate writes cheap. */
-  addAggregates(aggs: Iterable<FlowAggregate>): void {
+  addAggregates(aggs: readonly FlowAggregate[]): void {
+    this.addBatch(batchFromAggregates(aggs));
+  }
+
+  /** Multi-row inserts straight from the columns: one statement per 500 rows is what makes aggregate writes cheap. */
+  addBatch(b: AggregateBatch): void {
     const params: unknown[] = [];
     let n = 0;
-    for (const a of aggs) {
-      params.push(this.inputId, a.observer, a.srcIp, a.dstIp, a.srcPort, a.dstPort, a.protocol, a.bucket, a.action === 'ACCEPT' ? 1 : 0,
-        a.flows, a.packets, a.bytes, a.tcpFlags, a.firstSeen, a.lastSeen);
+    for (let i = 0; i < b.size; i++) {
+      params.push(this.inputId, b.names[b.observer[i]], b.names[b.src[i]], b.names[b.dst[i]], b.srcPort[i], b.dstPort[i], b.protocol[i],
+        b.bucket[i], b.accepted[i], b.flows[i], b.packets[i], b.bytes[i], b.tcpFlags[i], b.firstSeen[i], b.lastSeen[i]);
       if (++n === INSERT_BATCH) {
         this.insertAggMany.run(params);
         params.length = 0;
@@ -182,9 +186,10 @@ export class InputWriter {
     for (let i = 0; i < n; i++) this.insertAgg.run(params.slice(i * 15, i * 15 + 15));
   }
 
-  commit(counts: ReadCounts, issues: InputIssue[], complete: boolean): void {
-    this.db.prepare('UPDATE inputs SET records_read = ?, skipped_json = ?, issues_json = ?, complete = ? WHERE id = ?')
-      .run(counts.read, JSON.stringify(counts.skipped), JSON.stringify(issues.slice(0, 100)), complete ? 1 : 0, this.inputId);
+  /** `sha256` replaces the placeholder when the content hash was computed while the input was being read. */
+  commit(counts: ReadCounts, issues: InputIssue[], complete: boolean, sha256?: string): void {
+    this.db.prepare('UPDATE inputs SET records_read = ?, skipped_json = ?, issues_json = ?, complete = ?, sha256 = COALESCE(?, sha256) WHERE id = ?')
+      .run(counts.read, JSON.stringify(counts.skipped), JSON.stringify(issues.slice(0, 100)), complete ? 1 : 0, sha256 ?? null, this.inputId);
     this.db.exec('COMMIT');
     this.closed = true;
   }

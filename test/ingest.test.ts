@@ -104,6 +104,38 @@ describe('ingest: bad input is located, counted, and never loses what came befor
   });
 });
 
+describe('ingest: parsing in a worker thread (large files) gives what parsing in-thread gives', () => {
+  it('same aggregates, same counts, same issues; a re-ingest stops the worker and changes nothing', async () => {
+    const path = join(dir, 'worker.log.gz');
+    writeFileSync(path, gzipSync(`${HEADER}\n${lines(3000)}garbage line\n${lines(10)}`));
+    const inThread = Store.open(join(dir, 'in-thread.db'));
+    const inWorker = Store.open(join(dir, 'in-worker.db'));
+    const [a] = await ingestPaths(inThread, [path]);
+    const [b] = await ingestPaths(inWorker, [path], { parallelMinBytes: 0 });
+    expect(b.status).toBe('ingested');
+    expect({ ...b, seconds: 0 }).toEqual({ ...a, seconds: 0 });
+    expect([...inWorker.aggregates()]).toEqual([...inThread.aggregates()]);
+    expect(inWorker.inputs()[0].sha256).toBe(inThread.inputs()[0].sha256);
+    const [again] = await ingestPaths(inWorker, [path], { parallelMinBytes: 0 });
+    expect(again.status).toBe('unchanged');
+    expect(inWorker.counts()).toEqual(inThread.counts());
+    inThread.close();
+    inWorker.close();
+  });
+
+  it('a truncated gzip read in a worker is kept as partial, located by byte offset', async () => {
+    const gz = gzipSync(HEADER + '\n' + lines(20000));
+    const path = join(dir, 'cut-worker.log.gz');
+    writeFileSync(path, gz.subarray(0, Math.floor(gz.length / 2)));
+    const store = Store.open(join(dir, 'cut-worker.db'));
+    const [r] = await ingestPaths(store, [path], { parallelMinBytes: 0 });
+    expect(r.status).toBe('partial');
+    expect(r.issues.find((i) => i.reason === 'truncated-gzip')?.offset).toBeGreaterThan(0);
+    expect(store.counts().flows).toBe(r.counts.read);
+    store.close();
+  });
+});
+
 describe('store: transactions and migrations', () => {
   it('an input rolled back mid-write leaves no trace, and earlier inputs stay', () => {
     const store = Store.open(join(dir, 'tx.db'));

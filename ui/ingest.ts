@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FlowAggregator } from '../collector/aggregate.js';
-import { forEachLine, readHead, readText } from '../collector/lines.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FlowWorkerData, FlowWorkerMessage } from '../collector/flow-worker.js';
+import { readHead, readText } from '../collector/lines.js';
+import { readFlowFile, type FlowReadOptions, type FlowReadResult } from '../collector/read-flows.js';
 import { detectSource } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource } from '../collector/source.js';
 import { k8sTime, STORED_KINDS, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
@@ -30,6 +33,8 @@ export interface IngestOptions {
   /** Called with progress on long reads (records so far). */
   onProgress?: (path: string, records: number) => void;
   onReport?: (r: IngestReport) => void;
+  /** Flow files at least this large are parsed in a worker thread (default PARALLEL_MIN_BYTES). */
+  parallelMinBytes?: number;
 }
 
 /** Files under the given paths, directories walked recursively in name order; dot-files skipped. */
@@ -62,62 +67,103 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
   return reports;
 }
 
+/** Files at least this large are parsed in a worker thread while this thread stores (and hashes) them. */
+export const PARALLEL_MIN_BYTES = 16 << 20;
+
 export async function ingestFile(store: Store, path: string, opts: IngestOptions = {}): Promise<IngestReport> {
   const t0 = performance.now();
   const ctx = newReadContext(path);
   const report = (status: IngestStatus, format: string | undefined, written: number, error?: string): IngestReport => ({
     path, format, status, counts: ctx.counts, issues: ctx.issues, written, seconds: (performance.now() - t0) / 1000, error,
   });
-  const sha = await sha256File(path);
-  const seen = store.findInput(sha);
-  if (seen) return report('unchanged', seen.format, 0);
+  const { size } = await stat(path);
+  // Small inputs are hashed before reading. Large flow files are hashed while a worker parses them: the hash is done
+  // long before the parse, and a duplicate stops the worker then.
+  const hashing = sha256File(path);
   const source = detectSource(await readHead(path), path);
+  const worker = source?.kind === 'flows' && size >= (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES) ? flowWorkerUrl() : undefined;
+  if (!worker) {
+    const seen = store.findInput(await hashing);
+    if (seen) return report('unchanged', seen.format, 0);
+  }
   if (!source) {
     ctx.issue({ reason: 'unrecognized-format', detail: 'not a flow log or Kubernetes dump segmap reads' });
     return report('unrecognized', undefined, 0);
   }
-  const writer = store.beginInput(path, sha, source.format);
+  const writer = store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
   try {
     if (source.kind === 'objects') {
       const written = await readObjects(source, path, ctx, writer, opts);
       writer.commit(ctx.counts, ctx.issues, true);
       return report('ingested', source.format, written);
     }
-    const { written, complete } = await readFlows(source, path, ctx, writer, opts);
-    writer.commit(ctx.counts, ctx.issues, complete);
-    return report(complete ? 'ingested' : 'partial', source.format, written);
+    let written = 0;
+    const read: FlowReadOptions = {
+      bucketSeconds: opts.bucketSeconds,
+      onBatch: (batch) => {
+        writer.addBatch(batch);
+        written += batch.size;
+      },
+      onProgress: (n) => opts.onProgress?.(path, n),
+    };
+    const result = worker ? await readFlowsInWorker(worker, path, source, read, hashing, store) : await readFlowFile(path, source, read);
+    if (result === 'duplicate') {
+      writer.rollback();
+      return report('unchanged', store.findInput(await hashing)?.format, 0);
+    }
+    ctx.counts.read = result.counts.read;
+    Object.assign(ctx.counts.skipped, result.counts.skipped);
+    ctx.issues.push(...result.issues);
+    writer.commit(ctx.counts, ctx.issues, result.complete, await hashing);
+    return report(result.complete ? 'ingested' : 'partial', source.format, written);
   } catch (e) {
     writer.rollback();
     return report('failed', source.format, 0, (e as Error).message);
   }
 }
 
-async function readFlows(source: FlowSource, path: string, ctx: ReturnType<typeof newReadContext>, writer: ReturnType<Store['beginInput']>, opts: IngestOptions) {
-  let written = 0;
-  const agg = new FlowAggregator((aggs) => writer.addAggregates(countingIter(aggs, () => written++)), { bucketSeconds: opts.bucketSeconds });
-  let lastProgress = performance.now();
-  const handler = source.open(ctx, (r) => agg.add(r));
-  const outcome = await forEachLine(path, (line, n) => {
-    handler.line(line, n);
-    if ((n & 0xffff) === 0 && opts.onProgress && performance.now() - lastProgress > 2000) {
-      lastProgress = performance.now();
-      opts.onProgress(path, n);
-    }
-  });
-  handler.end?.();
-  agg.drain();
-  if (outcome.error) {
-    const truncated = /unexpected end of file/i.test(outcome.error.message);
-    ctx.issue({ offset: outcome.bytesRead, line: outcome.lines + 1, reason: truncated ? 'truncated-gzip' : 'read-error', detail: outcome.error.message });
-  }
-  return { written, complete: !outcome.error };
+/** The compiled worker (next to dist/ui/ingest.js, or dist/ when running from the sources under test). */
+function flowWorkerUrl(): URL | undefined {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../dist/collector/flow-worker.js', here) : new URL('../collector/flow-worker.js', here);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
-function* countingIter<T>(it: Iterable<T>, onEach: () => void): Generator<T> {
-  for (const x of it) {
-    onEach();
-    yield x;
-  }
+function readFlowsInWorker(
+  url: URL, path: string, source: FlowSource, opts: FlowReadOptions, hashing: Promise<string>, store: Store,
+): Promise<FlowReadResult | 'duplicate'> {
+  return new Promise((resolve, reject) => {
+    const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds };
+    const worker = new Worker(url, { workerData: data });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    const fail = (e: unknown) => settle(() => {
+      void worker.terminate();
+      reject(e);
+    });
+    hashing.then((sha) => {
+      if (store.findInput(sha)) settle(() => {
+        void worker.terminate();
+        resolve('duplicate');
+      });
+    }, fail);
+    worker.on('message', (m: FlowWorkerMessage) => {
+      if (settled) return;
+      try {
+        if (m.type === 'batch') opts.onBatch(m.batch);
+        else if (m.type === 'progress') opts.onProgress?.(m.lines);
+        else settle(() => resolve(m.result));
+      } catch (e) {
+        fail(e);
+      }
+    });
+    worker.on('error', (e) => fail(new Error(`flow worker failed on ${path}`, { cause: e })));
+    worker.on('exit', (code) => fail(new Error(`flow worker for ${path} exited (${code}) before finishing`)));
+  });
 }
 
 async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<typeof newReadContext>, writer: ReturnType<Store['beginInput']>, opts: IngestOptions) {

@@ -1,0 +1,42 @@
+import type { AggregateBatch, InputIssue, ReadCounts } from '../model/index.js';
+import { FlowAggregator } from './aggregate.js';
+import { forEachLine } from './lines.js';
+import { newReadContext, type FlowSource } from './source.js';
+
+export interface FlowReadOptions {
+  bucketSeconds?: number;
+  maxEntries?: number;
+  /** Aggregates ready to store, in batches of at most `maxEntries`. */
+  onBatch: (batch: AggregateBatch) => void;
+  /** Lines read so far, about every two seconds. */
+  onProgress?: (lines: number) => void;
+}
+
+export interface FlowReadResult {
+  counts: ReadCounts;
+  issues: InputIssue[];
+  /** False when the read ended early (truncated gzip, I/O error); what came before was still delivered. */
+  complete: boolean;
+}
+
+/** Read one flow file: lines → records → aggregates. The same code runs in-thread or in a worker. */
+export async function readFlowFile(path: string, source: FlowSource, opts: FlowReadOptions): Promise<FlowReadResult> {
+  const ctx = newReadContext(path);
+  const agg = new FlowAggregator(opts.onBatch, { bucketSeconds: opts.bucketSeconds, maxEntries: opts.maxEntries });
+  const handler = source.open(ctx, (r) => agg.add(r));
+  let lastProgress = performance.now();
+  const outcome = await forEachLine(path, (line, n) => {
+    handler.line(line, n);
+    if ((n & 0xffff) === 0 && opts.onProgress && performance.now() - lastProgress > 2000) {
+      lastProgress = performance.now();
+      opts.onProgress(n);
+    }
+  });
+  handler.end?.();
+  agg.drain();
+  if (outcome.error) {
+    const truncated = /unexpected end of file/i.test(outcome.error.message);
+    ctx.issue({ offset: outcome.bytesRead, line: outcome.lines + 1, reason: truncated ? 'truncated-gzip' : 'read-error', detail: outcome.error.message });
+  }
+  return { counts: ctx.counts, issues: ctx.issues, complete: !outcome.error };
+}
