@@ -1,6 +1,6 @@
 import {
-  k8sTime, stableLabels, selectorMatches,
-  type ClusterSnapshot, type ContainerPort, type OwnerReference, type Endpoint, type K8sObject, type WorkloadKind,
+  k8sTime, stableLabels, selectorMatches, UNSTABLE_LABELS,
+  type ClusterSnapshot, type ContainerPort, type OwnerReference, type Endpoint, type K8sObject, type LabelSelector, type WorkloadKind,
 } from '../model/index.js';
 
 /** A workload (owner-chain root) with what the graph and policy synthesis need to know about it. */
@@ -11,6 +11,17 @@ export interface Workload {
   hostNetwork: boolean;
   /** Its newest pod still running (else its newest pod): stands for the workload when evaluating policies. */
   pod?: K8sObject;
+  /**
+   * What selects its pods across rollouts: the controller's `spec.selector` (a CronJob's or Job's: its pod template's
+   * labels) without per-revision / per-run labels. Undefined when nothing stable is left to select on.
+   */
+  selector?: LabelSelector;
+  /** `TCP/8080` → port name, only where every pod of the workload seen so far names that port the same. */
+  portNames?: Record<string, string>;
+  /** Nodes its pods ran on (sorted): which workloads could talk without ever leaving a node. */
+  nodes?: string[];
+  /** CronJobs: `spec.schedule` (and `spec.timeZone`), to judge whether an observation window can have seen a run. */
+  schedule?: { cron: string; timeZone?: string };
 }
 
 /** Who holds an address during an interval, and which (protocol, port)s it listens on there. */
@@ -31,6 +42,8 @@ interface Interval { start: number; end: number; holder: Holder }
 const NEG_INF = Number.NEGATIVE_INFINITY;
 const POS_INF = Number.POSITIVE_INFINITY;
 const DEFAULT_GRACE_SECONDS = 30;
+
+const NO_PORTS: ReadonlySet<string> = new Set();
 
 export const portKey = (protocol: string, port: number) => `${protocol}/${port}`;
 
@@ -72,6 +85,24 @@ export class IdentityIndex {
       if (list[mid].start <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
     }
     return found >= 0 && t < list[found].end ? list[found].holder : undefined;
+  }
+
+  private readonly outsiders = new Map<string, Holder>();
+
+  /**
+   * The holder at `t`, or a stand-in for an address no known object held then: `Unknown` when some cluster object
+   * held it at another time (ours, but we cannot tell whose), `External` otherwise. Stand-ins are stable objects, so
+   * callers can cache per holder.
+   */
+  resolve(ip: string, t: number): Holder {
+    const h = this.holderAt(ip, t);
+    if (h) return h;
+    let o = this.outsiders.get(ip);
+    if (!o) {
+      o = { endpoint: this.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
+      this.outsiders.set(ip, o);
+    }
+    return o;
   }
 
   /** Whether any cluster object ever held this address (then a gap means "unknown", not "external"). */
@@ -132,6 +163,8 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
   const nodeHostListeners = new Map<string, Map<string, Endpoint>>();
   // Rank of each workload's representative pod: running beats finished or gone, then newest first.
   const representativeRank = new Map<string, string>();
+  const portNames = new PortNameConsensus();
+  const nodesOf = new Map<string, Set<string>>();
 
   for (const t of byKind('Pod')) {
     const pod = t.obj;
@@ -144,6 +177,8 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
       known.pod = pod;
       representativeRank.set(key, rank);
     }
+    portNames.add(key, containerPorts(pod));
+    if (pod.spec?.nodeName) (nodesOf.get(key) ?? nodesOf.set(key, new Set()).get(key)!).add(String(pod.spec.nodeName));
     const ports = podListeningPorts(pod, services);
     if (pod.spec?.hostNetwork) {
       // Its address is the node's: the node holds it; the workload is known only by the port it listens on.
@@ -193,6 +228,10 @@ export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
   for (const list of intervals.values()) {
     list.sort((a, b) => a.start - b.start);
     for (let i = 0; i + 1 < list.length; i++) if (list[i].end > list[i + 1].start) list[i].end = list[i + 1].start;
+  }
+  for (const [key, wl] of workloads) {
+    wl.portNames = portNames.agreed(key);
+    wl.nodes = [...(nodesOf.get(key) ?? [])].sort();
   }
   const sortedWorkloads = [...workloads.values()].sort((a, b) =>
     `${a.endpoint.namespace}/${a.endpoint.name}`.localeCompare(`${b.endpoint.namespace}/${b.endpoint.name}`));
@@ -274,15 +313,63 @@ export function rootWorkload(pod: K8sObject, owners: Map<string, K8sObject>): Wo
       break;
     }
   }
-  const template = current && current !== pod ? current.spec?.template ?? current.spec?.jobTemplate?.spec?.template : undefined;
+  const root = current && current !== pod ? current : undefined;
+  const template = root ? root.spec?.template ?? root.spec?.jobTemplate?.spec?.template : undefined;
   const labels = stableLabels(template?.metadata?.labels ?? pod.metadata.labels);
   const spec = template?.spec ?? pod.spec ?? {};
+  const selector = workloadSelector(kind, root, labels);
   return {
     endpoint: { kind: kind as WorkloadKind, namespace: ns, name },
     labels,
     serviceAccount: spec.serviceAccountName ?? spec.serviceAccount ?? 'default',
     hostNetwork: Boolean(spec.hostNetwork),
+    ...(selector ? { selector } : {}),
+    ...(kind === 'CronJob' && typeof root?.spec?.schedule === 'string'
+      ? { schedule: { cron: root.spec.schedule, ...(root.spec.timeZone ? { timeZone: String(root.spec.timeZone) } : {}) } }
+      : {}),
   };
+}
+
+/**
+ * The controller's own selector, minus per-revision / per-run keys (a selector on `pod-template-hash` stops matching
+ * after the next rollout). Jobs and CronJobs select on a per-run uid, so their template's stable labels stand in;
+ * so do a bare pod's, or those of a pod whose controller is missing from the dumps.
+ */
+export function workloadSelector(kind: string, root: K8sObject | undefined, stable: Record<string, string>): LabelSelector | undefined {
+  const own = root && kind !== 'Job' && kind !== 'CronJob' ? root.spec?.selector : undefined;
+  // A ReplicationController's selector is a plain label map.
+  const sel: LabelSelector | undefined = own && (own.matchLabels || own.matchExpressions) ? own : own ? { matchLabels: own } : undefined;
+  const matchLabels = stableLabels(sel?.matchLabels);
+  const matchExpressions = (sel?.matchExpressions ?? []).filter((r) => !UNSTABLE_LABELS.includes(r.key));
+  if (Object.keys(matchLabels).length > 0 || matchExpressions.length > 0) {
+    return { ...(Object.keys(matchLabels).length ? { matchLabels } : {}), ...(matchExpressions.length ? { matchExpressions } : {}) };
+  }
+  return Object.keys(stable).length > 0 ? { matchLabels: stable } : undefined;
+}
+
+/** Port names every pod of a workload agrees on; one pod without the name, or with another, drops the port. */
+class PortNameConsensus {
+  private readonly seen = new Map<string, { pods: number; names: Map<string, { name: string; pods: number } | null> }>();
+
+  add(workload: string, ports: ContainerPort[]): void {
+    const w = this.seen.get(workload) ?? this.seen.set(workload, { pods: 0, names: new Map() }).get(workload)!;
+    w.pods++;
+    for (const p of ports) {
+      if (!p.name) continue;
+      const key = portKey(p.protocol ?? 'TCP', p.containerPort);
+      const prev = w.names.get(key);
+      if (prev === undefined) w.names.set(key, { name: p.name, pods: 1 });
+      else if (prev && prev.name === p.name) prev.pods++;
+      else w.names.set(key, null);
+    }
+  }
+
+  agreed(workload: string): Record<string, string> {
+    const w = this.seen.get(workload);
+    const out: Record<string, string> = {};
+    for (const [key, v] of w?.names ?? []) if (v && v.pods === w!.pods) out[key] = v.name;
+    return out;
+  }
 }
 
 function inferParent(kind: string, name: string, pod: K8sObject, ns: string, owners: Map<string, K8sObject>): { kind: string; name: string } | undefined {

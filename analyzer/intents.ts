@@ -1,0 +1,403 @@
+/**
+ * Least-privilege intents from the observed graph: for every workload in scope, who it needs (egress) and who needs
+ * it (ingress), on which protocol and server port, with the evidence behind each. Pure: the emitters turn intents
+ * into manifests. Peers are selected by what survives a rollout (the controller's selector without per-revision
+ * labels), DNS goes to the DNS pods as the snapshot labels them, and `Unknown` peers are reported, never guessed.
+ */
+import {
+  endpointId, isWorkloadKind, selectorMatches,
+  type Edge, type Endpoint, type Graph, type K8sObject, type LabelSelector,
+} from '../model/index.js';
+import { portKey, type IdentityIndex, type Workload } from './identity.js';
+import { isProtocol } from './policy/connections.js';
+import { parseIpv4, formatIpv4 } from './policy/ipv4.js';
+
+// ---- the intent vocabulary (mirrored in analyzer/emit/types.ts, which may import only model/) ----
+
+export type IntentProtocol = 'TCP' | 'UDP' | 'SCTP';
+export interface PortIntent { protocol: IntentProtocol; port: number; name?: string }
+export interface Evidence { flows: number; firstSeen: string; lastSeen: string; sources: string[] }
+export type PeerIntent =
+  | { kind: 'workload'; id: string; namespace: string; selector: LabelSelector }
+  | { kind: 'cluster'; id: string }
+  | { kind: 'external'; id: string; cidrs: string[]; except?: string[]; fqdns: string[] }
+  | { kind: 'nodes'; id: string; cidrs: string[] }
+  | { kind: 'apiserver'; id: string; cidrs: string[] };
+export interface RuleIntent { peer: PeerIntent; ports: PortIntent[]; evidence: Evidence }
+export interface DnsIntent {
+  servers: { id: string; namespace: string; selector: LabelSelector }[];
+  ports: PortIntent[];
+  foundBy: 'service' | 'observed' | 'none';
+}
+export interface WorkloadIntent {
+  id: string; namespace: string; name: string; kind: string; selector: LabelSelector;
+  ingress: RuleIntent[]; egress: RuleIntent[];
+  dnsEvidence?: Evidence; egressOpenReason?: string; evidence: Evidence;
+}
+export interface CronJobFact { id: string; schedule: string; timeZone?: string; observed: boolean }
+export interface NamespaceFacts {
+  namespace: string; workloads: string[]; idle: string[]; hostNetwork: string[]; unselectable: string[];
+  cronJobs: CronJobFact[]; unknownPeers: { edge: string; flows: number }[]; nodeClients: string[];
+  sameNodePairs: number; suspectPorts: string[];
+}
+export interface IntentSet {
+  window: { since: string | null; until: string | null };
+  dns: DnsIntent; workloads: WorkloadIntent[]; namespaces: NamespaceFacts[];
+  skippedNamespaces: { namespace: string; reason: string }[]; sameNodeBlind: boolean;
+}
+
+// ---- building them ----
+
+export interface IntentOptions {
+  /** Only this namespace (system namespaces included when named explicitly). */
+  namespace?: string;
+  /** The flow sources cannot see traffic that stays on one node (VPC flow logs). */
+  sameNodeBlind?: boolean;
+}
+
+/** Their egress needs (upstream DNS, cloud metadata, the API server) are invisible to flow logs: opt-in only. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+const EPHEMERAL = { lo: 32768, hi: 60999 };
+/** Merge external addresses no wider than this prefix (and only where no cluster address falls inside). */
+const MERGE_PREFIX = 24;
+/** Ingress from this many distinct public /24s on one port is a public endpoint: 0.0.0.0/0 minus private ranges. */
+const PUBLIC_SOURCES = 32;
+const PRIVATE_RANGES = ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'];
+
+type Direction = 'ingress' | 'egress';
+
+class EvidenceTally {
+  flows = 0;
+  first = '';
+  last = '';
+  readonly sources = new Set<string>();
+
+  add(e: Pick<Edge, 'flows' | 'firstSeen' | 'lastSeen' | 'sources'>): this {
+    this.flows += e.flows;
+    if (!this.first || e.firstSeen < this.first) this.first = e.firstSeen;
+    if (e.lastSeen > this.last) this.last = e.lastSeen;
+    for (const s of e.sources) this.sources.add(s);
+    return this;
+  }
+
+  get value(): Evidence {
+    return { flows: this.flows, firstSeen: this.first, lastSeen: this.last, sources: [...this.sources].sort() };
+  }
+}
+
+interface RuleAcc { peer: PeerIntent; ports: Map<string, PortIntent>; evidence: EvidenceTally }
+
+interface Subject {
+  w: Workload;
+  rules: Record<Direction, Map<string, RuleAcc>>;
+  dns: EvidenceTally;
+  all: EvidenceTally;
+}
+
+export function buildIntents(identity: IdentityIndex, graph: Graph, opts: IntentOptions = {}): IntentSet {
+  const byId = new Map(identity.workloads.map((w) => [endpointId(w.endpoint), w]));
+  const allNs = [...new Set(identity.workloads.map((w) => w.endpoint.namespace))].sort();
+  const scope = new Set(opts.namespace ? [opts.namespace] : allNs.filter((ns) => !SYSTEM_NAMESPACES.includes(ns)));
+  const skippedNamespaces = allNs.filter((ns) => !scope.has(ns)).map((namespace) => ({
+    namespace,
+    reason: opts.namespace ? `not --namespace ${opts.namespace}` : 'cluster system namespace: its egress (upstream DNS, cloud metadata, API server) is invisible to flow logs; pass --namespace to include it',
+  }));
+  const cluster = clusterAddresses(identity.current);
+  const dns = findDns(identity, graph, byId);
+  const dnsServerIds = new Set(dns.servers.map((s) => s.id));
+  const edges = graph.edges.filter((e) => e.verdict === 'allowed');
+
+  const subjects = new Map<string, Subject>();
+  const subject = (ep: Endpoint): Subject | undefined => {
+    const id = endpointId(ep);
+    const w = byId.get(id);
+    if (!w || !scope.has(w.endpoint.namespace) || w.hostNetwork || !w.selector) return undefined;
+    let s = subjects.get(id);
+    if (!s) subjects.set(id, (s = { w, rules: { ingress: new Map(), egress: new Map() }, dns: new EvidenceTally(), all: new EvidenceTally() }));
+    return s;
+  };
+  const peerOf = (ep: Endpoint): PeerIntent | undefined => {
+    if (isWorkloadKind(ep.kind)) {
+      const w = byId.get(endpointId(ep));
+      if (w?.hostNetwork) return { kind: 'nodes', id: `nodes (host network: ${endpointId(ep)})`, cidrs: cluster.nodeCidrs };
+      return w?.selector ? { kind: 'workload', id: endpointId(ep), namespace: w.endpoint.namespace, selector: w.selector } : undefined;
+    }
+    if (ep.kind === 'Node') return { kind: 'nodes', id: 'nodes', cidrs: cluster.nodeCidrs };
+    if (ep.kind === 'External' && ep.ip && cluster.apiServer.includes(ep.ip)) return { kind: 'apiserver', id: 'kube-apiserver', cidrs: cluster.apiServer.map((ip) => `${ip}/32`) };
+    if (ep.kind === 'External' || ep.kind === 'Service') {
+      const cidr = ep.cidr ?? `${ep.ip}/32`;
+      return { kind: 'external', id: endpointId(ep), cidrs: [cidr], fqdns: ep.name && ep.kind === 'External' ? [ep.name] : [] };
+    }
+    return undefined; // Unknown: reported by the facts, never turned into a rule
+  };
+
+  for (const e of edges) {
+    if (!isProtocol(e.protocol)) continue;
+    const port: PortIntent = { protocol: e.protocol, port: e.port };
+    const client = subject(e.src);
+    const server = subject(e.dst);
+    const isDns = dnsServerIds.has(endpointId(e.dst)) && dns.ports.some((p) => p.protocol === e.protocol && p.port === e.port);
+    if (client) {
+      client.all.add(e);
+      const peer = peerOf(e.dst);
+      if (isDns) client.dns.add(e);
+      else if (peer) addRule(client, 'egress', peer, { ...port, ...named(byId.get(endpointId(e.dst)), port) }, e);
+    }
+    if (server) {
+      server.all.add(e);
+      const peer = peerOf(e.src);
+      if (isDns) addRule(server, 'ingress', { kind: 'cluster', id: 'any pod in any namespace' }, port, e);
+      else if (peer) addRule(server, 'ingress', peer, { ...port, ...named(server.w, port) }, e);
+    }
+  }
+  // A DNS server in scope answers every pod, observed or not.
+  for (const s of subjects.values()) {
+    if (!dnsServerIds.has(endpointId(s.w.endpoint))) continue;
+    const acc = ruleAcc(s, 'ingress', { kind: 'cluster', id: 'any pod in any namespace' });
+    for (const p of dns.ports) acc.ports.set(portKey(p.protocol, p.port), p);
+  }
+
+  const workloads = [...subjects.values()].map((s) => toIntent(s, dnsServerIds, cluster.isClusterIp)).sort((a, b) => a.id.localeCompare(b.id));
+  const silent = opts.sameNodeBlind ? silentNeighbours(identity.workloads, edges) : [];
+  const namespaces = [...scope].filter((ns) => allNs.includes(ns)).sort()
+    .map((ns) => namespaceFacts(ns, identity.workloads, subjects, edges, byId, silent));
+  return {
+    window: graph.window.since || graph.window.until ? graph.window : observedWindow(edges),
+    dns, workloads, namespaces, skippedNamespaces, sameNodeBlind: opts.sameNodeBlind ?? false,
+  };
+}
+
+function ruleAcc(s: Subject, d: Direction, peer: PeerIntent): RuleAcc {
+  // External addresses are accumulated one by one and grouped by port set afterwards.
+  const key = peer.kind === 'external' ? `external:${peer.cidrs[0]}` : `${peer.kind}:${peer.id}`;
+  let acc = s.rules[d].get(key);
+  if (!acc) s.rules[d].set(key, (acc = { peer, ports: new Map(), evidence: new EvidenceTally() }));
+  return acc;
+}
+
+function addRule(s: Subject, d: Direction, peer: PeerIntent, port: PortIntent, e: Edge): void {
+  const acc = ruleAcc(s, d, peer);
+  acc.ports.set(portKey(port.protocol, port.port), port);
+  acc.evidence.add(e);
+}
+
+/** The server's port name, where every one of its pods names that port the same. */
+function named(server: Workload | undefined, p: PortIntent): { name?: string } {
+  const name = server?.portNames?.[portKey(p.protocol, p.port)];
+  return name ? { name } : {};
+}
+
+const PEER_ORDER: Record<PeerIntent['kind'], number> = { workload: 0, cluster: 1, nodes: 2, apiserver: 3, external: 4 };
+
+function toIntent(s: Subject, dnsServers: Set<string>, isClusterIp: (n: number) => boolean): WorkloadIntent {
+  const id = endpointId(s.w.endpoint);
+  const rules = (d: Direction) => {
+    const accs = [...s.rules[d].values()];
+    const out = accs.filter((a) => a.peer.kind !== 'external').map(toRule);
+    out.push(...groupExternals(accs.filter((a) => a.peer.kind === 'external'), d, isClusterIp));
+    return out.sort((a, b) => PEER_ORDER[a.peer.kind] - PEER_ORDER[b.peer.kind] || a.peer.id.localeCompare(b.peer.id));
+  };
+  return {
+    id, namespace: s.w.endpoint.namespace, name: s.w.endpoint.name, kind: s.w.endpoint.kind, selector: s.w.selector!,
+    ingress: rules('ingress'), egress: rules('egress'),
+    ...(s.dns.flows > 0 ? { dnsEvidence: s.dns.value } : {}),
+    ...(dnsServers.has(id) ? { egressOpenReason: 'DNS server: its upstream resolvers are never in flow logs' } : {}),
+    evidence: s.all.value,
+  };
+}
+
+function toRule(a: RuleAcc): RuleIntent {
+  return { peer: a.peer, ports: sortPorts([...a.ports.values()]), evidence: a.evidence.value };
+}
+
+const sortPorts = (ps: PortIntent[]) => ps.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+
+/** One rule per port set (named peers apart, so Cilium can follow the names), with the addresses merged where safe. */
+function groupExternals(accs: RuleAcc[], d: Direction, isClusterIp: (n: number) => boolean): RuleIntent[] {
+  const groups = new Map<string, RuleAcc[]>();
+  for (const a of accs) {
+    const ext = a.peer as Extract<PeerIntent, { kind: 'external' }>;
+    const key = `${sortPorts([...a.ports.values()]).map((p) => portKey(p.protocol, p.port)).join(',')}|${ext.fqdns.length > 0}`;
+    pushTo(groups, key, a);
+  }
+  const out: RuleIntent[] = [];
+  for (const group of groups.values()) {
+    const evidence = new EvidenceTally();
+    for (const a of group) evidence.add(a.evidence.value);
+    const peers = group.map((a) => a.peer as Extract<PeerIntent, { kind: 'external' }>);
+    const fqdns = [...new Set(peers.flatMap((p) => p.fqdns))].sort();
+    const addresses = peers.flatMap((p) => p.cidrs);
+    // Named peers keep their addresses as seen: Cilium follows the name, and the addresses are only the fallback.
+    const merged = fqdns.length > 0 ? { cidrs: [...new Set(addresses)].sort(compareCidrs) } : mergeCidrs(addresses, d, isClusterIp);
+    const shown = fqdns.length > 0 ? fqdns : merged.cidrs;
+    const id = shown.slice(0, 3).join(', ') + (shown.length > 3 ? ` and ${shown.length - 3} more` : '');
+    const peer: PeerIntent = { kind: 'external', id, cidrs: merged.cidrs, fqdns, ...(merged.except ? { except: merged.except } : {}) };
+    out.push({ peer, ports: sortPorts([...group[0].ports.values()]), evidence: evidence.value });
+  }
+  return out;
+}
+
+/**
+ * External addresses → CIDRs. Addresses that share a /24 merge into their smallest covering block, but only when
+ * no address any cluster object held falls inside it; anything else stays a single address. The whole internet
+ * (minus private ranges) is written only for ingress that truly came from everywhere: many distinct public /24s.
+ */
+export function mergeCidrs(cidrs: string[], d: Direction, isClusterIp: (n: number) => boolean): { cidrs: string[]; except?: string[] } {
+  const singles: number[] = [];
+  const kept = new Set<string>();
+  for (const c of cidrs) {
+    const [addr, len] = c.split('/');
+    const n = parseIpv4(addr);
+    if (n !== undefined && (len === undefined || len === '32')) singles.push(n); else kept.add(c);
+  }
+  const by24 = new Map<number, number[]>();
+  for (const n of [...new Set(singles)].sort((a, b) => a - b)) {
+    const net = Math.floor(n / 256);
+    pushTo(by24, net, n);
+  }
+  const isPublic = (n: number) => !PRIVATE_RANGES.some((r) => inCidr(n, r));
+  if (d === 'ingress' && kept.size === 0 && [...by24.keys()].filter((net) => isPublic(net * 256)).length >= PUBLIC_SOURCES
+    && singles.every(isPublic)) {
+    return { cidrs: ['0.0.0.0/0'], except: [...PRIVATE_RANGES] };
+  }
+  for (const ns of by24.values()) {
+    const lo = ns[0];
+    const hi = ns[ns.length - 1];
+    let prefix = 32;
+    while (prefix > MERGE_PREFIX && Math.floor(lo / 2 ** (32 - prefix)) !== Math.floor(hi / 2 ** (32 - prefix))) prefix--;
+    const size = 2 ** (32 - prefix);
+    const base = Math.floor(lo / size) * size;
+    let clean = true;
+    for (let a = base; a < base + size && clean && size > 1; a++) if (isClusterIp(a)) clean = false;
+    if (clean) kept.add(`${formatIpv4(base)}/${prefix}`);
+    else for (const n of ns) kept.add(`${formatIpv4(n)}/32`);
+  }
+  return { cidrs: [...kept].sort(compareCidrs) };
+}
+
+function inCidr(n: number, cidr: string): boolean {
+  const [addr, len] = cidr.split('/');
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(n / size) === Math.floor(parseIpv4(addr)! / size);
+}
+
+function compareCidrs(a: string, b: string): number {
+  return (parseIpv4(a.split('/')[0]) ?? 0) - (parseIpv4(b.split('/')[0]) ?? 0) || a.localeCompare(b);
+}
+
+interface ClusterAddresses { nodeCidrs: string[]; apiServer: string[]; isClusterIp: (n: number) => boolean }
+
+/** Node addresses, the API server's endpoints, and a test for "some cluster object holds this address". */
+function clusterAddresses(current: readonly K8sObject[]): ClusterAddresses {
+  const nodes = new Set<string>();
+  const api = new Set<string>();
+  const held = new Set<number>();
+  for (const o of current) {
+    if (o.kind === 'Node') for (const a of o.status?.addresses ?? []) if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIpv4(a.address) !== undefined) nodes.add(a.address);
+    if (o.kind === 'Pod') for (const ip of [o.status?.podIP, ...(o.status?.podIPs ?? []).map((p: { ip?: string }) => p.ip)]) if (typeof ip === 'string') held.add(parseIpv4(ip) ?? -1);
+    if (o.kind === 'Service') for (const ip of o.spec?.clusterIPs ?? [o.spec?.clusterIP]) if (typeof ip === 'string') held.add(parseIpv4(ip) ?? -1);
+    const isApi = o.metadata.namespace === 'default' && (o.metadata.name === 'kubernetes' || o.metadata.labels?.['kubernetes.io/service-name'] === 'kubernetes');
+    if (isApi && o.kind === 'EndpointSlice') for (const ep of (o as any).endpoints ?? []) for (const a of ep.addresses ?? []) api.add(a);
+    if (isApi && o.kind === 'Endpoints') for (const s of (o as any).subsets ?? []) for (const a of s.addresses ?? []) if (a.ip) api.add(a.ip);
+    if (isApi && o.kind === 'Service') for (const ip of o.spec?.clusterIPs ?? [o.spec?.clusterIP]) if (typeof ip === 'string') api.add(ip);
+  }
+  for (const ip of [...nodes, ...api]) held.add(parseIpv4(ip) ?? -1);
+  return { nodeCidrs: [...nodes].sort().map((ip) => `${ip}/32`), apiServer: [...api].sort(), isClusterIp: (n) => held.has(n) };
+}
+
+/** The DNS pods as they are really labelled: behind the kube-dns Service, else the observed servers of UDP/53. */
+function findDns(identity: IdentityIndex, graph: Graph, byId: Map<string, Workload>): DnsIntent {
+  const svc = identity.current.find((o) => o.kind === 'Service' && o.spec?.selector
+    && ((o.metadata.namespace === 'kube-system' && o.metadata.name === 'kube-dns') || o.metadata.labels?.['k8s-app'] === 'kube-dns'));
+  const server = (w: Workload) => ({ id: endpointId(w.endpoint), namespace: w.endpoint.namespace, selector: w.selector! });
+  const usable = (w: Workload | undefined): w is Workload => !!w && !w.hostNetwork && !!w.selector;
+  if (svc) {
+    const ns = svc.metadata.namespace ?? 'default';
+    const ws = identity.workloads.filter((w) => usable(w) && w.endpoint.namespace === ns && selectorMatches({ matchLabels: svc.spec.selector }, w.pod?.metadata.labels ?? w.labels));
+    if (ws.length > 0) return { servers: ws.map(server), ports: dnsPorts(svc, ws[0]), foundBy: 'service' };
+  }
+  const observed = [...new Set(graph.edges.filter((e) => e.protocol === 'UDP' && e.port === 53).map((e) => endpointId(e.dst)))]
+    .map((id) => byId.get(id)).filter(usable);
+  return { servers: observed.map(server), ports: DNS_PORTS, foundBy: observed.length > 0 ? 'observed' : 'none' };
+}
+
+const DNS_PORTS: PortIntent[] = [{ protocol: 'TCP', port: 53 }, { protocol: 'UDP', port: 53 }];
+
+/** The Service's port-53 entries, resolved to the pods' target ports (policies apply after kube-proxy's DNAT). */
+function dnsPorts(svc: K8sObject, w: Workload): PortIntent[] {
+  const cps: { name?: string; containerPort: number; protocol?: string }[] = (w.pod?.spec?.containers ?? []).flatMap((c: any) => c.ports ?? []);
+  const out = new Map<string, PortIntent>();
+  for (const p of svc.spec?.ports ?? []) {
+    if (p.port !== 53) continue;
+    const protocol = (p.protocol ?? 'TCP') as IntentProtocol;
+    const t = p.targetPort ?? p.port;
+    const port = typeof t === 'number' ? t : cps.find((c) => c.name === t)?.containerPort ?? Number(t);
+    if (Number.isInteger(port)) out.set(portKey(protocol, port), { protocol, port });
+  }
+  return out.size > 0 ? sortPorts([...out.values()]) : DNS_PORTS;
+}
+
+function observedWindow(edges: Edge[]): IntentSet['window'] {
+  if (edges.length === 0) return { since: null, until: null };
+  return { since: edges.reduce((m, e) => (e.firstSeen < m ? e.firstSeen : m), edges[0].firstSeen), until: edges.reduce((m, e) => (e.lastSeen > m ? e.lastSeen : m), edges[0].lastSeen) };
+}
+
+function namespaceFacts(
+  ns: string, all: Workload[], subjects: Map<string, Subject>, edges: Edge[], byId: Map<string, Workload>, silent: [Endpoint, Endpoint][],
+): NamespaceFacts {
+  const here = all.filter((w) => w.endpoint.namespace === ns);
+  const ids = here.map((w) => endpointId(w.endpoint));
+  const touches = (e: Edge) => e.src.namespace === ns || e.dst.namespace === ns;
+  const local = edges.filter(touches);
+  const active = new Set(local.flatMap((e) => [endpointId(e.src), endpointId(e.dst)]));
+  const suspect: string[] = [];
+  for (const e of local) {
+    const server = byId.get(endpointId(e.dst));
+    if (!isProtocol(e.protocol)) suspect.push(`${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} (policies cannot name this protocol)`);
+    else if (server && e.port >= EPHEMERAL.lo && e.port <= EPHEMERAL.hi && !declares(server, e.protocol, e.port)) {
+      suspect.push(`${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port} (ephemeral range, not a declared port)`);
+    }
+  }
+  return {
+    namespace: ns,
+    workloads: ids,
+    idle: here.filter((w) => !w.hostNetwork && !active.has(endpointId(w.endpoint))).map((w) => endpointId(w.endpoint)),
+    hostNetwork: here.filter((w) => w.hostNetwork).map((w) => endpointId(w.endpoint)),
+    unselectable: here.filter((w) => !w.hostNetwork && !w.selector).map((w) => endpointId(w.endpoint)),
+    cronJobs: here.filter((w) => w.schedule).map((w) => ({
+      id: endpointId(w.endpoint), schedule: w.schedule!.cron, ...(w.schedule!.timeZone ? { timeZone: w.schedule!.timeZone } : {}),
+      observed: subjects.has(endpointId(w.endpoint)),
+    })),
+    unknownPeers: local.filter((e) => e.src.kind === 'Unknown' || e.dst.kind === 'Unknown')
+      .map((e) => ({ edge: `${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port}`, flows: e.flows })),
+    nodeClients: local.filter((e) => e.src.kind === 'Node').map((e) => `${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port}`),
+    sameNodePairs: silent.filter(([a, b]) => a.namespace === ns || b.namespace === ns).length,
+    suspectPorts: suspect,
+  };
+}
+
+function declares(w: Workload, protocol: string, port: number): boolean {
+  return (w.pod?.spec?.containers ?? []).some((c: any) => (c.ports ?? []).some((p: any) => p.containerPort === port && (p.protocol ?? 'TCP') === protocol));
+}
+
+/** Workload pairs that shared a node and never showed an edge: VPC flow logs could not have seen them talk. */
+function silentNeighbours(all: Workload[], edges: Edge[]): [Endpoint, Endpoint][] {
+  const talked = new Set(edges.flatMap((e) => [`${endpointId(e.src)}|${endpointId(e.dst)}`, `${endpointId(e.dst)}|${endpointId(e.src)}`]));
+  const onNode = new Map<string, Workload[]>();
+  for (const w of all) if (!w.hostNetwork) for (const n of w.nodes ?? []) pushTo(onNode, n, w);
+  const pairs = new Map<string, [Endpoint, Endpoint]>();
+  for (const ws of onNode.values()) {
+    for (let i = 0; i < ws.length; i++) {
+      for (let j = i + 1; j < ws.length; j++) {
+        const [a, b] = [endpointId(ws[i].endpoint), endpointId(ws[j].endpoint)].sort();
+        if (!talked.has(`${a}|${b}`)) pairs.set(`${a}|${b}`, [ws[i].endpoint, ws[j].endpoint]);
+      }
+    }
+  }
+  return [...pairs.values()];
+}
+
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v); else m.set(k, [v]);
+}

@@ -1,0 +1,89 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { endpointId } from '../../../model/index.js';
+import { surfaceReduction } from '../../../analyzer/emit/readme.js';
+import { POLICY_TARGETS, proposePolicies, type PolicyTarget, type Proposal } from '../../policies.js';
+import { openExisting } from '../db.js';
+import { UsageError } from '../errors.js';
+import { parseTime } from '../time.js';
+import { describeDecider } from './simulate.js';
+
+const LATER_TARGETS = ['istio', 'linkerd'];
+
+interface PoliciesOpts { out: string; target: string; defaultDeny?: boolean; since?: string; until?: string; namespace?: string }
+
+export function parseTargets(text: string): PolicyTarget[] {
+  const targets = [...new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))];
+  const later = targets.filter((t) => LATER_TARGETS.includes(t));
+  if (later.length) throw new UsageError(`--target ${later.join(',')}: mTLS authorization policies (Istio, Linkerd) are not generated yet; they come with a later release. Use k8s and/or cilium`);
+  const unknown = targets.filter((t) => !(POLICY_TARGETS as readonly string[]).includes(t));
+  if (unknown.length || targets.length === 0) throw new UsageError(`--target: unknown target ${unknown.join(',') || '(none)'} (use k8s, cilium or both: k8s,cilium)`);
+  return targets as PolicyTarget[];
+}
+
+export function registerPolicies(program: Command): void {
+  program
+    .command('policies')
+    .description('propose least-privilege NetworkPolicy / CiliumNetworkPolicy from observed traffic, proven by replay, with a rollout plan')
+    .requiredOption('--out <dir>', 'output directory: <ns>/<workload>.<target>.yaml, README.md, ROLLOUT.md, plan.json')
+    .option('--target <targets>', 'k8s, cilium or both (istio, linkerd: later)', 'k8s,cilium')
+    .option('--default-deny', 'also a default-deny per namespace (DNS stays open)')
+    .option('--since <time>', 'only traffic at or after this time')
+    .option('--until <time>', 'only traffic before this time')
+    .option('--namespace <ns>', 'only this namespace (system namespaces are left out unless named here)')
+    .addHelpText('after', '\nExit status 1 when the proof fails: the generated policies would drop observed traffic (nothing is written then).')
+    .action((opts: PoliciesOpts, cmd: Command) => {
+      const targets = parseTargets(opts.target);
+      const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
+      const store = openExisting(cmd);
+      let p: Proposal;
+      try {
+        p = proposePolicies(store, { ...window, namespace: opts.namespace, targets, defaultDeny: opts.defaultDeny });
+      } finally {
+        store.close();
+      }
+      for (const problem of p.problems) process.stderr.write(`segmap: ${problem}\n`);
+      if (p.proof.denied.length > 0) {
+        process.stderr.write(`segmap: PROOF FAILED: the generated policies would deny ${p.proof.deniedFlows} observed flows on ${p.proof.denied.length} edges; nothing written:\n`);
+        for (const e of p.proof.denied) {
+          process.stderr.write(`  ${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port} (${e.flows} flows, ${e.firstSeen} .. ${e.lastSeen}) denied by ${describeDecider(e.decidedBy)}\n`);
+        }
+        process.exitCode = 1;
+        return;
+      }
+      writeProposal(opts.out, p);
+      process.stdout.write(summary(opts.out, p));
+    });
+}
+
+function writeProposal(dir: string, p: Proposal): void {
+  const files: [string, string][] = [
+    ...p.manifests.map((m): [string, string] => [m.path, m.yaml]),
+    ['README.md', p.readme], ['ROLLOUT.md', p.rollout], ['plan.json', `${JSON.stringify(p.plan, null, 2)}\n`],
+  ];
+  for (const [rel, text] of files) {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  }
+}
+
+function summary(dir: string, p: Proposal): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const namespaces = new Set(p.manifests.map((m) => m.namespace));
+  const byTarget = POLICY_TARGETS.map((t) => `${p.manifests.filter((m) => m.target === t).length} ${t}`).join(', ');
+  const { before, after } = p.surface;
+  return [
+    `segmap policies: ${p.intents.workloads.length} workloads in ${plural(namespaces.size, 'namespace')} → ${p.manifests.length} manifests (${byTarget}) in ${dir}`,
+    `proof: ${n(p.proof.replayedFlows)} observed flows replayed against the generated NetworkPolicies: ${n(p.proof.deniedFlows)} denied` +
+      (p.proof.unknownFlows ? `; ${n(p.proof.unknownFlows)} flows with an Unknown peer not proven (see ROLLOUT.md)` : ''),
+    `surface: before ${n(before.pairs)} workload pairs / ${n(before.triples)} (src, dst, port); after ${n(after.pairs)} / ${n(after.triples)}` +
+      ` (−${surfaceReduction(before.pairs, after.pairs)} pairs, −${surfaceReduction(before.triples, after.triples)} ports)`,
+    `plan: ${join(dir, 'ROLLOUT.md')}: ${p.plan.namespaces.map((ns) => `${ns.namespace} (${ns.confidence})`).join(', ') || 'no namespace'}` +
+      (p.plan.skipped.length ? `; not generated: ${p.plan.skipped.map((s) => s.namespace).join(', ')}` : ''),
+    '',
+  ].join('\n');
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
