@@ -35,6 +35,7 @@ export class EdgeTally {
   first = Number.POSITIVE_INFINITY;
   last = Number.NEGATIVE_INFINITY;
   readonly sources = new Set<number>();
+  private lastSource = -1;
 
   constructor(readonly src: Endpoint, readonly dst: Endpoint, readonly protocol: string, readonly port: number, readonly verdict: Edge['verdict']) {}
 
@@ -43,7 +44,10 @@ export class EdgeTally {
     this.bytes += a.bytes;
     if (a.firstSeen < this.first) this.first = a.firstSeen;
     if (a.lastSeen > this.last) this.last = a.lastSeen;
+    // Nearly every aggregate carries one input, often the previous one's: skip the Set for repeats.
+    if (a.inputIds.length === 1 && a.inputIds[0] === this.lastSource) return;
     for (const id of a.inputIds) this.sources.add(id);
+    this.lastSource = a.inputIds.length === 1 ? a.inputIds[0] : -1;
   }
 
   get flows(): number {
@@ -62,15 +66,6 @@ export function edgeKey(o: Oriented, protocol: string, verdict: string): string 
   return `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}|${verdict}`;
 }
 
-const NO_PORTS: ReadonlySet<string> = new Set();
-
-function resolve(identity: IdentityIndex, ip: string, t: number): Holder {
-  const h = identity.holderAt(ip, t);
-  if (h) return h;
-  // An address some pod or node held at another time is ours, but we cannot tell whose it was now.
-  return { endpoint: identity.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
-}
-
 /** The server's endpoint for a port: a node's address resolves to the host-network workload listening there. */
 function serverEndpoint(h: Holder, protocol: string, port: number): Endpoint {
   return h.hostListeners?.get(portKey(protocol, port)) ?? h.endpoint;
@@ -82,22 +77,24 @@ function serverEndpoint(h: Holder, protocol: string, port: number): Endpoint {
  */
 export function orient(a: ObservedAggregate, identity: IdentityIndex): Oriented {
   const t = (a.firstSeen + a.lastSeen) / 2;
-  const src = resolve(identity, a.srcIp, t);
-  const dst = resolve(identity, a.dstIp, t);
+  const src = identity.resolve(a.srcIp, t);
+  const dst = identity.resolve(a.dstIp, t);
   const proto = protocolName(a.protocol);
-  const forward = (): Oriented => ({
-    client: src.endpoint, server: serverEndpoint(dst, proto, a.dstPort), port: a.dstPort, reply: false, clientHolder: src, serverHolder: dst,
-  });
-  const reply = (): Oriented => ({
-    client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true, clientHolder: dst, serverHolder: src,
-  });
-  if (a.srcPort === 0 && a.dstPort !== 0) return forward();
-  if (a.dstPort === 0 && a.srcPort !== 0) return reply();
+  return isReply(a, src, dst)
+    ? { client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true, clientHolder: dst, serverHolder: src }
+    : { client: src.endpoint, server: serverEndpoint(dst, proto, a.dstPort), port: a.dstPort, reply: false, clientHolder: src, serverHolder: dst };
+}
+
+/** Whether the aggregate is the server's side of the conversation (`src` and `dst` hold its addresses). */
+export function isReply(a: ObservedAggregate, src: Holder, dst: Holder): boolean {
+  if (a.srcPort === 0 && a.dstPort !== 0) return false;
+  if (a.dstPort === 0 && a.srcPort !== 0) return true;
+  const proto = protocolName(a.protocol);
   const dstListens = dst.listens.has(portKey(proto, a.dstPort));
   const srcListens = src.listens.has(portKey(proto, a.srcPort));
-  if (dstListens !== srcListens) return dstListens ? forward() : reply();
-  if (a.protocol === 6 && a.tcpFlags & TCP.SYN) return a.tcpFlags & TCP.ACK ? reply() : forward();
-  return a.dstPort <= a.srcPort ? forward() : reply();
+  if (dstListens !== srcListens) return srcListens;
+  if (a.protocol === 6 && a.tcpFlags & TCP.SYN) return (a.tcpFlags & TCP.ACK) !== 0;
+  return a.dstPort > a.srcPort;
 }
 
 /** Workload dependency graph from attributed aggregates. Pure: same inputs, same (sorted) output. */
@@ -115,10 +112,7 @@ export function buildGraph(identity: IdentityIndex, aggregates: Iterable<Observe
   const ns = opts.namespace;
   const inNs = (ep: Endpoint) => ep.namespace === ns;
   const name = opts.sourceName ?? ((id: number) => String(id));
-  const outEdges: Edge[] = [...edges.values()]
-    .filter((e) => !ns || inNs(e.src) || inNs(e.dst))
-    .map((e) => e.toEdge(name))
-    .sort(compareEdges);
+  const outEdges: Edge[] = sortEdges([...edges.values()].filter((e) => !ns || inNs(e.src) || inNs(e.dst)).map((e) => e.toEdge(name)));
 
   const nodes = new Map<string, GraphNode>();
   for (const w of identity.workloads) {
@@ -137,7 +131,12 @@ export function buildGraph(identity: IdentityIndex, aggregates: Iterable<Observe
   };
 }
 
-export function compareEdges(a: Pick<Edge, 'src' | 'dst' | 'protocol' | 'port' | 'verdict'>, b: Pick<Edge, 'src' | 'dst' | 'protocol' | 'port' | 'verdict'>): number {
-  return endpointId(a.src).localeCompare(endpointId(b.src)) || endpointId(a.dst).localeCompare(endpointId(b.dst))
-    || a.protocol.localeCompare(b.protocol) || a.port - b.port || a.verdict.localeCompare(b.verdict);
+type EdgeLike = Pick<Edge, 'src' | 'dst' | 'protocol' | 'port'> & { verdict?: string };
+
+/** Edges in the contract's order (src id, dst id, protocol, port, verdict); ids are computed once per edge, not per comparison. */
+export function sortEdges<T extends EdgeLike>(edges: T[]): T[] {
+  const keyed = edges.map((e) => ({ e, s: endpointId(e.src), d: endpointId(e.dst) }));
+  keyed.sort((x, y) => (x.s < y.s ? -1 : x.s > y.s ? 1 : x.d < y.d ? -1 : x.d > y.d ? 1 : 0)
+    || x.e.protocol.localeCompare(y.e.protocol) || x.e.port - y.e.port || (x.e.verdict ?? '').localeCompare(y.e.verdict ?? ''));
+  return keyed.map((k) => k.e);
 }

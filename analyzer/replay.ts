@@ -1,5 +1,5 @@
 import { endpointId, protocolName, type Endpoint, type ObservedAggregate } from '../model/index.js';
-import { compareEdges, EdgeTally, iso, orient, type Oriented } from './graph.js';
+import { EdgeTally, isReply, iso, orient, sortEdges, type Oriented } from './graph.js';
 import type { Holder, IdentityIndex } from './identity.js';
 import { isProtocol, type Protocol } from './policy/connections.js';
 import type { PolicyEngine } from './policy/engine.js';
@@ -31,21 +31,20 @@ export interface ReplayResult {
 
 /** Turns the holders of observed addresses into the evaluator's peers, one stable object per pod and per address. */
 export class PeerMapper {
-  private readonly pods = new Map<string, PodPeer>();
+  private readonly pods = new WeakMap<Holder, PodPeer>();
   private readonly externals = new Map<string, Peer>();
 
   constructor(private readonly identity: IdentityIndex) {}
 
   peer(h: Holder, ip: string): Peer {
     if (h.pod) {
-      const key = `${h.pod.namespace}/${h.pod.name}`;
-      let p = this.pods.get(key);
+      let p = this.pods.get(h);
       if (!p) {
         p = {
           kind: 'pod', namespace: h.pod.namespace, name: h.pod.name, labels: h.pod.labels, containerPorts: h.pod.containerPorts, ip,
           namespaceLabels: this.identity.namespaceLabels(h.pod.namespace),
         };
-        this.pods.set(key, p);
+        this.pods.set(h, p);
       }
       return p;
     }
@@ -62,68 +61,85 @@ export class PeerMapper {
 
 interface DeniedTally { tally: EdgeTally; decidedBy: DecidedBy }
 
+/** The verdict and the edge totals for one (client, server, protocol, port), computed once and reused. */
+interface Slot { tally: EdgeTally; denied: boolean }
+
 /**
  * Replays every observed *allowed* aggregate against a policy engine: which of today's flows would the policies drop,
  * and which rule decides. A reply is judged as its request (policies are stateful), and counted once with it.
+ *
+ * Millions of aggregates repeat a few thousand (pod, pod, port) combinations, so each combination is decided once:
+ * the cache is keyed by the holder objects themselves (stable per pod and time interval) and never builds a string
+ * per aggregate.
  */
 export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, engine: PolicyEngine): ReplayResult {
   const peers = new PeerMapper(identity);
-  const decisions = new Map<string, Decision>();
-  const allowedTallies = new Map<string, EdgeTally>();
+  const slots = new Map<unknown, Map<unknown, Map<number, Slot>>>();
+  const allowed = new Map<string, EdgeTally>();
   const denied = new Map<string, DeniedTally>();
   const others = new Map<string, EdgeTally>();
   let count = 0;
   for (const a of aggregates) {
     if (a.action !== 'ACCEPT') continue;
     count++;
-    const o = orient(a, identity);
-    const protocol = protocolName(a.protocol);
-    const key = `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}`;
-    if (!isProtocol(protocol)) {
-      tally(others, key, o, protocol).add(a, o.reply);
-      continue;
+    // Orientation without allocating (this loop runs per aggregate): the same rules as `orient`.
+    const t = (a.firstSeen + a.lastSeen) / 2;
+    const srcHolder = identity.resolve(a.srcIp, t);
+    const dstHolder = identity.resolve(a.dstIp, t);
+    const reply = isReply(a, srcHolder, dstHolder);
+    const clientHolder = reply ? dstHolder : srcHolder;
+    const serverHolder = reply ? srcHolder : dstHolder;
+    const clientIp = reply ? a.dstIp : a.srcIp;
+    const serverIp = reply ? a.srcIp : a.dstIp;
+    const port = reply ? a.srcPort : a.dstPort;
+    // Pods are decided per pod; anything else per address (ipBlocks see addresses).
+    const ck = clientHolder.pod ? clientHolder : clientIp;
+    const sk = serverHolder.pod ? serverHolder : serverIp;
+    let byServer = slots.get(ck);
+    if (!byServer) slots.set(ck, (byServer = new Map()));
+    let byPort = byServer.get(sk);
+    if (!byPort) byServer.set(sk, (byPort = new Map()));
+    const pk = port * 256 + a.protocol;
+    let slot = byPort.get(pk);
+    if (!slot) {
+      const o = orient(a, identity);
+      slot = decideSlot(o, a.protocol, peers.peer(clientHolder, clientIp), peers.peer(serverHolder, serverIp), engine, allowed, denied, others);
+      byPort.set(pk, slot);
     }
-    const src = peers.peer(o.clientHolder, o.reply ? a.dstIp : a.srcIp);
-    const dst = peers.peer(o.serverHolder, o.reply ? a.srcIp : a.dstIp);
-    const d = decide(engine, decisions, src, dst, protocol, o.port);
-    if (d.allowed) {
-      tally(allowedTallies, key, o, protocol).add(a, o.reply);
-      continue;
-    }
-    let t = denied.get(key);
-    if (!t) denied.set(key, (t = { tally: new EdgeTally(o.client, o.server, protocol, o.port, 'denied'), decidedBy: d.decidedBy }));
-    t.tally.add(a, o.reply);
+    slot.tally.add(a, reply);
   }
   const sum = (m: Iterable<{ flows: number }>) => [...m].reduce((s, t) => s + t.flows, 0);
-  const deniedEdges = [...denied.values()].map(({ tally: t, decidedBy }) => ({
+  const deniedEdges = sortEdges([...denied.values()].map(({ tally: t, decidedBy }) => ({
     src: t.src, dst: t.dst, protocol: t.protocol, port: t.port, flows: t.flows, firstSeen: iso(t.first), lastSeen: iso(t.last), decidedBy,
-  }));
-  deniedEdges.sort((x, y) => compareEdges({ ...x, verdict: 'denied' }, { ...y, verdict: 'denied' }));
+  })));
   return {
     denied: deniedEdges,
-    allowedFlows: sum(allowedTallies.values()),
+    allowedFlows: sum(allowed.values()),
     deniedFlows: sum(deniedEdges),
     notEvaluatedFlows: sum(others.values()),
     aggregates: count,
   };
 }
 
+function decideSlot(
+  o: Oriented, protocolNumber: number, src: Peer, dst: Peer, engine: PolicyEngine,
+  allowed: Map<string, EdgeTally>, denied: Map<string, DeniedTally>, others: Map<string, EdgeTally>,
+): Slot {
+  const protocol = protocolName(protocolNumber);
+  const key = `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}`;
+  if (!isProtocol(protocol)) return { tally: tally(others, key, o, protocol), denied: false };
+  const d = engine.decide(src, dst, protocol, o.port);
+  if (d.allowed) return { tally: tally(allowed, key, o, protocol), denied: false };
+  let t = denied.get(key);
+  // Several pod pairs make one edge: the first denied pair's decision names the rule.
+  if (!t) denied.set(key, (t = { tally: new EdgeTally(o.client, o.server, protocol, o.port, 'denied'), decidedBy: d.decidedBy }));
+  return { tally: t.tally, denied: true };
+}
+
 function tally(m: Map<string, EdgeTally>, key: string, o: Oriented, protocol: string): EdgeTally {
   let t = m.get(key);
   if (!t) m.set(key, (t = new EdgeTally(o.client, o.server, protocol, o.port, 'allowed')));
   return t;
-}
-
-/** Decisions repeat for every aggregate of the same pod pair and port: cache them (peers are stable objects). */
-function decide(engine: PolicyEngine, cache: Map<string, Decision>, src: Peer, dst: Peer, protocol: Protocol, port: number): Decision {
-  const key = `${peerKey(src)}>${peerKey(dst)}>${protocol}/${port}`;
-  let d = cache.get(key);
-  if (!d) cache.set(key, (d = engine.decide(src, dst, protocol, port)));
-  return d;
-}
-
-function peerKey(p: Peer): string {
-  return p.kind === 'pod' ? `${p.namespace}/${p.name}` : p.addresses.toString();
 }
 
 /** One observed edge, explained: the verdict of each direction, the deciding rule, and every policy in play. */
