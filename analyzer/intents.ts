@@ -7,44 +7,12 @@
 import {
   endpointId, isWorkloadKind, selectorMatches,
   type Edge, type Endpoint, type Graph, type K8sObject, type LabelSelector,
+  type CronJobFact, type DnsIntent, type Evidence, type IntentProtocol, type IntentSet, type NamespaceFacts, type PeerIntent,
+  type PortIntent, type RuleIntent, type WorkloadIntent,
 } from '../model/index.js';
 import { portKey, type IdentityIndex, type Workload } from './identity.js';
 import { isProtocol } from './policy/connections.js';
 import { parseIpv4, formatIpv4 } from './policy/ipv4.js';
-
-// ---- the intent vocabulary (mirrored in analyzer/emit/types.ts, which may import only model/) ----
-
-export type IntentProtocol = 'TCP' | 'UDP' | 'SCTP';
-export interface PortIntent { protocol: IntentProtocol; port: number; name?: string }
-export interface Evidence { flows: number; firstSeen: string; lastSeen: string; sources: string[] }
-export type PeerIntent =
-  | { kind: 'workload'; id: string; namespace: string; selector: LabelSelector }
-  | { kind: 'cluster'; id: string }
-  | { kind: 'external'; id: string; cidrs: string[]; except?: string[]; fqdns: string[] }
-  | { kind: 'nodes'; id: string; cidrs: string[] }
-  | { kind: 'apiserver'; id: string; cidrs: string[] };
-export interface RuleIntent { peer: PeerIntent; ports: PortIntent[]; evidence: Evidence }
-export interface DnsIntent {
-  servers: { id: string; namespace: string; selector: LabelSelector }[];
-  ports: PortIntent[];
-  foundBy: 'service' | 'observed' | 'none';
-}
-export interface WorkloadIntent {
-  id: string; namespace: string; name: string; kind: string; selector: LabelSelector;
-  ingress: RuleIntent[]; egress: RuleIntent[];
-  dnsEvidence?: Evidence; egressOpenReason?: string; evidence: Evidence;
-}
-export interface CronJobFact { id: string; schedule: string; timeZone?: string; observed: boolean }
-export interface NamespaceFacts {
-  namespace: string; workloads: string[]; idle: string[]; hostNetwork: string[]; unselectable: string[];
-  cronJobs: CronJobFact[]; unknownPeers: { edge: string; flows: number }[]; nodeClients: string[];
-  sameNodePairs: number; suspectPorts: string[];
-}
-export interface IntentSet {
-  window: { since: string | null; until: string | null };
-  dns: DnsIntent; workloads: WorkloadIntent[]; namespaces: NamespaceFacts[];
-  skippedNamespaces: { namespace: string; reason: string }[]; sameNodeBlind: boolean;
-}
 
 // ---- building them ----
 

@@ -4,3 +4,4 @@ export * from './issues.js';
 export * from './k8s.js';
 export * from './graph.js';
 export * from './findings.js';
+export * from './intents.js';

@@ -7,24 +7,20 @@ import { ciliumDefaultDeny, ciliumPolicy } from '../analyzer/emit/cilium.js';
 import { defaultDenyPolicy, networkPolicy } from '../analyzer/emit/networkpolicy.js';
 import { rolloutMarkdown, rolloutPlan, type RolloutPlan } from '../analyzer/emit/plan.js';
 import { outputReadme } from '../analyzer/emit/readme.js';
-import type { IntentSet as EmitIntentSet } from '../analyzer/emit/types.js';
 import { manifestNames, type Emitted } from '../analyzer/emit/yaml.js';
 import { podPeer } from '../analyzer/findings.js';
 import type { IdentityIndex } from '../analyzer/identity.js';
-import { buildIntents, type IntentSet } from '../analyzer/intents.js';
+import { buildIntents } from '../analyzer/intents.js';
 import { MAX_PORT, MIN_PORT, PROTOCOLS } from '../analyzer/policy/connections.js';
 import type { PolicyEngine } from '../analyzer/policy/engine.js';
 import { ALL_IPV4 } from '../analyzer/policy/ipv4.js';
 import type { Direction, NpPeerSelector, Peer, PodPeer } from '../analyzer/policy/types.js';
 import { replay, type DeniedEdge } from '../analyzer/replay.js';
-import type { K8sObject } from '../model/index.js';
+import type { IntentSet, K8sObject } from '../model/index.js';
 import type { Store } from '../store/store.js';
 import { analyzeGraph, loadIdentity, policyEngine, type AnalysisOptions } from './pipeline.js';
 import { mergePolicies } from './policy-input.js';
 
-// The emitters mirror the intent types (they may import only model/): keep both in step.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-true satisfies Same<IntentSet, EmitIntentSet>;
 
 export const POLICY_TARGETS = ['k8s', 'cilium'] as const;
 export type PolicyTarget = (typeof POLICY_TARGETS)[number];
