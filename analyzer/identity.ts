@@ -37,7 +37,7 @@ export interface Holder {
   hostListeners?: Map<string, Endpoint>;
 }
 
-interface Interval { start: number; end: number; holder: Holder }
+export interface Interval { start: number; end: number; holder: Holder }
 
 const NEG_INF = Number.NEGATIVE_INFINITY;
 const POS_INF = Number.POSITIVE_INFINITY;
@@ -74,6 +74,11 @@ export class IdentityIndex {
 
   /** Holder of `ip` at epoch second `t`, or undefined when no known object held it then. */
   holderAt(ip: string, t: number): Holder | undefined {
+    return this.intervalAt(ip, t)?.holder;
+  }
+
+  /** The ownership interval covering `t` (callers may reuse its holder for any time inside it). */
+  intervalAt(ip: string, t: number): Readonly<Interval> | undefined {
     const list = this.byIp.get(ip);
     if (!list) return undefined;
     // Intervals are sorted and disjoint: binary search the last one starting at or before t.
@@ -84,7 +89,7 @@ export class IdentityIndex {
       const mid = (lo + hi) >> 1;
       if (list[mid].start <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
     }
-    return found >= 0 && t < list[found].end ? list[found].holder : undefined;
+    return found >= 0 && t < list[found].end ? list[found] : undefined;
   }
 
   private readonly outsiders = new Map<string, Holder>();
@@ -95,14 +100,27 @@ export class IdentityIndex {
    * callers can cache per holder.
    */
   resolve(ip: string, t: number): Holder {
-    const h = this.holderAt(ip, t);
-    if (h) return h;
+    return this.resolveInterval(ip, t).holder;
+  }
+
+  /** `resolve` with the span the answer holds for (a stand-in holds until the next known holder, or forever). */
+  resolveInterval(ip: string, t: number): Readonly<Interval> {
+    const iv = this.intervalAt(ip, t);
+    if (iv) return iv;
     let o = this.outsiders.get(ip);
     if (!o) {
-      o = { endpoint: this.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
-      this.outsiders.set(ip, o);
+      const holder: Holder = { endpoint: this.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
+      this.outsiders.set(ip, (o = holder));
     }
-    return o;
+    // The gap around t: from the end of the previous holder to the start of the next.
+    const list = this.byIp.get(ip) ?? [];
+    let start = NEG_INF;
+    let end = POS_INF;
+    for (const x of list) {
+      if (x.end <= t && x.end > start) start = x.end;
+      if (x.start > t && x.start < end) end = x.start;
+    }
+    return { start, end, holder: o };
   }
 
   /** Whether any cluster object ever held this address (then a gap means "unknown", not "external"). */

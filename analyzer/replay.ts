@@ -1,6 +1,6 @@
 import { endpointId, protocolName, type Endpoint, type ObservedAggregate } from '../model/index.js';
 import { EdgeTally, isReply, iso, orient, sortEdges, type Oriented } from './graph.js';
-import type { Holder, IdentityIndex } from './identity.js';
+import type { Holder, IdentityIndex, Interval } from './identity.js';
 import { isProtocol, type Protocol } from './policy/connections.js';
 import type { PolicyEngine } from './policy/engine.js';
 import { IntervalSet } from './policy/intervals.js';
@@ -79,13 +79,28 @@ export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAgg
   const denied = new Map<string, DeniedTally>();
   const others = new Map<string, EdgeTally>();
   let count = 0;
+  // The store yields aggregates grouped by conversation, time ascending: consecutive ones usually differ only in their
+  // bucket. While both addresses keep their holders, the previous aggregate's slot is this one's too.
+  let last: ObservedAggregate | undefined;
+  let lastSrc: Readonly<Interval> | undefined;
+  let lastDst: Readonly<Interval> | undefined;
+  let lastSlot: Slot | undefined;
+  let lastReply = false;
   for (const a of aggregates) {
     if (a.action !== 'ACCEPT') continue;
     count++;
-    // Orientation without allocating (this loop runs per aggregate): the same rules as `orient`.
     const t = (a.firstSeen + a.lastSeen) / 2;
-    const srcHolder = identity.resolve(a.srcIp, t);
-    const dstHolder = identity.resolve(a.dstIp, t);
+    if (last && lastSlot && a.srcPort === last.srcPort && a.dstPort === last.dstPort && a.protocol === last.protocol
+      && a.tcpFlags === last.tcpFlags && a.srcIp === last.srcIp && a.dstIp === last.dstIp
+      && t >= lastSrc!.start && t < lastSrc!.end && t >= lastDst!.start && t < lastDst!.end) {
+      lastSlot.tally.add(a, lastReply);
+      continue;
+    }
+    // Orientation without allocating (this loop runs per aggregate): the same rules as `orient`.
+    const srcIv = identity.resolveInterval(a.srcIp, t);
+    const dstIv = identity.resolveInterval(a.dstIp, t);
+    const srcHolder = srcIv.holder;
+    const dstHolder = dstIv.holder;
     const reply = isReply(a, srcHolder, dstHolder);
     const clientHolder = reply ? dstHolder : srcHolder;
     const serverHolder = reply ? srcHolder : dstHolder;
@@ -107,6 +122,11 @@ export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAgg
       byPort.set(pk, slot);
     }
     slot.tally.add(a, reply);
+    last = a;
+    lastSrc = srcIv;
+    lastDst = dstIv;
+    lastSlot = slot;
+    lastReply = reply;
   }
   const sum = (m: Iterable<{ flows: number }>) => [...m].reduce((s, t) => s + t.flows, 0);
   const deniedEdges = sortEdges([...denied.values()].map(({ tally: t, decidedBy }) => ({

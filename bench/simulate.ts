@@ -1,8 +1,8 @@
 /**
  * Simulate throughput: replay observed aggregates against a policy set, the work behind `segmap simulate` and the
  * proof of generated policies. The estate is generated in memory: 400 Deployments of 5 pods (2,000 pods) in 300
- * namespaces, 1,000 NetworkPolicies, each Deployment calling three others, and 1M aggregates over a day between their
- * pods (10% to 50 external addresses).
+ * namespaces, 1,000 NetworkPolicies, each Deployment calling three others, and 1M aggregates between their pods
+ * (10% to 50 external addresses).
  */
 import { buildIdentity } from '../analyzer/identity.js';
 import { PolicyEngine } from '../analyzer/policy/engine.js';
@@ -57,19 +57,25 @@ export function simulateEstate(aggregateCount: number): { objects: K8sObject[]; 
       egress: [{ to: [{ namespaceSelector: {} }] }, { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], ports: [{ port: 443 }] }],
     } });
   }
-  // Streamed, as the store's cursor streams them: a million live objects would measure the garbage collector instead.
+  // Streamed in the store's order (grouped by conversation, then time), as `Store.aggregates()` yields them: 20,000
+  // conversations of 50 five-minute buckets each. A million live objects would measure the garbage collector instead.
+  const BUCKETS = 50;
   function* aggregates(): Generator<ObservedAggregate> {
-    for (let i = 0; i < aggregateCount; i++) {
+    for (let c = 0; c < Math.ceil(aggregateCount / BUCKETS); c++) {
       const from = Math.floor(rand() * DEPLOYMENTS);
       const to = (from + [1, 7, 31][Math.floor(rand() * 3)]) % DEPLOYMENTS;
       const external = rand() < 0.1;
-      const at = T0 + Math.floor(rand() * 86400);
-      yield {
-        srcIp: podIp(from * REPLICAS + Math.floor(rand() * REPLICAS)),
-        dstIp: external ? `203.0.113.${Math.floor(rand() * 50)}` : podIp(to * REPLICAS + Math.floor(rand() * REPLICAS)),
-        srcPort: 0, dstPort: external ? 443 : PORTS[to % PORTS.length], protocol: 6, bucket: at - (at % 300), action: 'ACCEPT',
-        flows: 1 + Math.floor(rand() * 20), packets: 10, bytes: 1000, tcpFlags: 2, firstSeen: at, lastSeen: at + 60, inputIds: [1],
-      };
+      const srcIp = podIp(from * REPLICAS + Math.floor(rand() * REPLICAS));
+      const dstIp = external ? `203.0.113.${Math.floor(rand() * 50)}` : podIp(to * REPLICAS + Math.floor(rand() * REPLICAS));
+      const dstPort = external ? 443 : PORTS[to % PORTS.length];
+      const first = T0 + 300 * Math.floor(rand() * 200);
+      for (let k = 0; k < BUCKETS && c * BUCKETS + k < aggregateCount; k++) {
+        const at = first + 300 * k;
+        yield {
+          srcIp, dstIp, srcPort: 0, dstPort, protocol: 6, bucket: at, action: 'ACCEPT',
+          flows: 1 + Math.floor(rand() * 20), packets: 10, bytes: 1000, tcpFlags: 2, firstSeen: at, lastSeen: at + 60, inputIds: [1],
+        };
+      }
     }
   }
   return { objects, aggregates };
