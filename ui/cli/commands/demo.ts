@@ -7,6 +7,7 @@ import { ingestPaths } from '../../ingest.js';
 import { analyzeGraph } from '../../pipeline.js';
 import { InputError } from '../errors.js';
 import { graphText } from '../format-graph.js';
+import { parsePort, serveStore } from './serve.js';
 
 /** The bundled scenario, found from the compiled file (dist/ui/cli/commands) or the sources (ui/cli/commands). */
 export function demoInputDir(): string {
@@ -21,8 +22,11 @@ export function demoInputDir(): string {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('ingest the bundled Online Boutique scenario into a fresh database and summarise it')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .description('ingest the bundled Online Boutique scenario into a fresh database, summarise it, and serve the web UI')
+    .option('--port <port>', 'port for the web UI (0 picks a free one)', '8080')
+    .option('--no-serve', 'stop after the summary (do not start the web UI)')
+    .action(async (opts: { port: string; serve: boolean }, cmd: Command) => {
+      if (opts.serve) parsePort(opts.port);
       // The demo never touches the user's own ./segmap.db unless --db names a file explicitly.
       const explicit = cmd.parent?.getOptionValueSource('db') !== 'default';
       const db = explicit ? (cmd.optsWithGlobals() as { db: string }).db : 'segmap-demo.db';
@@ -36,7 +40,11 @@ export function registerDemo(program: Command): void {
         process.stderr.write(`segmap demo: ${reports.length} files, ${read} records\n`);
         const g = analyzeGraph(store);
         process.stdout.write(graphText(g));
-        process.stderr.write(`segmap demo: done. Explore with: npx segmap --db ${db} graph --format json\n`);
+        if (!opts.serve) {
+          process.stderr.write(`segmap demo: done. Explore with: npx segmap --db ${db} graph --format json\n`);
+          return;
+        }
+        await serveStore(store, { host: '127.0.0.1', port: opts.port }, 'segmap demo');
       } finally {
         store.close();
       }

@@ -4,6 +4,8 @@ import { registerDemo } from './demo.js';
 import { registerFindings } from './findings.js';
 import { registerGraph } from './graph.js';
 import { registerIngest } from './ingest.js';
+import { registerPolicies } from './policies.js';
+import { registerServe } from './serve.js';
 import { registerSimulate } from './simulate.js';
 
 /** Each command lives in its own file and registers itself here, so commands never edit each other. */
@@ -14,4 +16,6 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerConnectivity(program);
   registerSimulate(program);
+  registerPolicies(program);
+  registerServe(program);
 }

@@ -1,0 +1,116 @@
+/**
+ * The JSON the server's /api/v1 answers with. Types only: the web app reads them, and the server (which may import
+ * anything) checks its answers against them, so the two cannot drift.
+ */
+import type { Edge, Endpoint, Finding, Graph, GraphNode } from '../../model/index.js';
+
+export type { Edge, Endpoint, Finding, Graph, GraphNode };
+
+export interface ApiError { error: { status: number; message: string } }
+
+export interface Meta {
+  version: string;
+  counts: { inputs: number; snapshots: number; aggregates: number; flows: number; nodes: number; edges: number };
+  /** First and last traffic seen (ISO 8601), or null with no traffic. */
+  dataWindow: { first: string | null; last: string | null };
+  namespaces: string[];
+  kinds: string[];
+  ports: number[];
+  /** Whether policy generation (ui/policies.ts) is part of this build. */
+  policies: boolean;
+}
+
+export interface GraphFilters {
+  namespace?: string;
+  kind?: string;
+  port?: number;
+  verdict?: 'allowed' | 'denied';
+  since?: string;
+  until?: string;
+}
+
+export interface PeerRow {
+  peer: Endpoint;
+  peerId: string;
+  protocol: string;
+  port: number;
+  verdict: 'allowed' | 'denied';
+  flows: number;
+  bytes: number;
+  firstSeen: string;
+  lastSeen: string;
+  sources: string[];
+}
+
+export interface WorkloadDetail {
+  node: GraphNode;
+  /** Pod name standing for the workload (its newest running pod), when the cluster data has one. */
+  pod?: string;
+  hostNetwork: boolean;
+  ports: { protocol: string; port: number; name?: string; observed: boolean }[];
+  inbound: PeerRow[];
+  outbound: PeerRow[];
+  findings: Finding[];
+}
+
+export interface FlowRow {
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  protocol: string;
+  action: 'ACCEPT' | 'REJECT';
+  /** True for the server's reply records (counted with their request). */
+  reply: boolean;
+  bucket: string;
+  flows: number;
+  packets: number;
+  bytes: number;
+  firstSeen: string;
+  lastSeen: string;
+  sources: string[];
+}
+
+export interface EdgeDetail {
+  edge: Edge;
+  flows: FlowRow[];
+  /** Aggregates behind the edge; `flows` lists at most the first `limit` by time. */
+  total: number;
+  limit: number;
+}
+
+export interface DeniedEdgeRow {
+  src: Endpoint;
+  dst: Endpoint;
+  protocol: string;
+  port: number;
+  flows: number;
+  firstSeen: string;
+  lastSeen: string;
+  decidedBy: { kind: string; name?: string; namespace?: string; direction?: string; rule?: number | string; ruleName?: string };
+}
+
+export interface SimulateRequest {
+  yaml: string;
+  /** Namespace for NetworkPolicies that name none (as `kubectl apply -n`). */
+  namespace?: string;
+  /** Replay against the given manifests only, not the cluster's current policies. */
+  ignoreExisting?: boolean;
+  since?: string;
+  until?: string;
+}
+
+export interface SimulateResult {
+  denied: DeniedEdgeRow[];
+  allowedFlows: number;
+  deniedFlows: number;
+  notEvaluatedFlows: number;
+  /** Policies read from the request. */
+  policies: number;
+  /** Located problems in the YAML, and invalid or unsupported parts of the policies. */
+  problems: string[];
+}
+
+export interface ManifestEntry { namespace: string; workload: string; target: string; path: string; yaml: string }
+
+export interface WorkloadPolicies { workload: string; manifests: ManifestEntry[] }
