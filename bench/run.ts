@@ -2,14 +2,15 @@
  * `npm run bench` — how fast segmap is, measured (never asserted). Runs the built CLI as a child process, the way
  * a user runs it, and measures it from the outside.
  *
- *   npm run bench -- [--sizes 1000000,5000000] [--skip-connectivity] [--skip-reference] [--runs N] [--profile]
+ *   npm run bench -- [--sizes 1000000,5000000] [--skip-connectivity] [--skip-reference] [--skip-policies] [--skip-web]
+ *                    [--runs N] [--profile]
  *
  * Sections: ingest throughput + peak RSS per file size; sqlite3's own `.import` of the same file as the yardstick;
- * `segmap connectivity` on a generated 2,000-pod / 1,000-policy cluster; simulate (placeholder); with --profile, a
- * CPU profile of one ingest broken down by stage plus a per-stage ladder run in fresh processes.
+ * `segmap connectivity` on a generated 2,000-pod / 1,000-policy cluster; simulate (replay) throughput; policy
+ * synthesis + proof; web API latency and first render; with --profile, a CPU profile of one ingest broken down by
+ * stage plus a per-stage ladder run in fresh processes.
  * Progress goes to stderr, the report (tables) to stdout. Inputs are cached in .bench/ (gitignored).
  */
-import { benchSimulateReplay } from './simulate.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -22,6 +23,9 @@ import { analyzeProfile, latestProfile, type Breakdown } from './profile.js';
 import { STAGES } from './stage-worker-stages.js';
 import { fmt, mark, renderTable, type Row } from './table.js';
 import { defaultTrafficParams, ensureTrafficLog, type CachedLog } from './vpc-traffic.js';
+import { benchPolicies } from './policies.js';
+import { benchSimulateReplay } from './simulate.js';
+import { benchWeb } from './web.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BENCH_DIR = join(ROOT, '.bench');
@@ -36,7 +40,7 @@ const TARGET_RSS_AT = 5_000_000;
 const FLAT_FACTOR = 1.2;
 const TARGET_CONNECTIVITY_S = 10;
 
-interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean }
+interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean; skipWeb: boolean; skipPolicies: boolean }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -44,6 +48,8 @@ function parseOptions(argv: string[]): Options {
     options: {
       sizes: { type: 'string', default: '1000000,5000000' },
       'skip-connectivity': { type: 'boolean', default: false },
+      'skip-web': { type: 'boolean', default: false },
+      'skip-policies': { type: 'boolean', default: false },
       'skip-reference': { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
       profile: { type: 'boolean', default: false },
@@ -56,6 +62,8 @@ function parseOptions(argv: string[]): Options {
       'usage: npm run bench -- [--sizes N[,N…]] [--skip-connectivity] [--skip-reference] [--runs N] [--profile]\n' +
       '  --sizes              record counts of the generated VPC flow logs (k/M suffixes ok; default 1000000,5000000)\n' +
       '  --skip-connectivity  skip the connectivity section\n' +
+      '  --skip-policies      skip the policy-synthesis section\n' +
+      '  --skip-web           skip the web section (needs /usr/bin/chromium)\n' +
       '  --skip-reference     skip the sqlite3 .import yardstick\n' +
       '  --runs N             ingest runs per size; the fastest is reported (default 1)\n' +
       '  --profile            CPU-profile one ingest (smallest size) and run the per-stage ladder\n',
@@ -65,7 +73,10 @@ function parseOptions(argv: string[]): Options {
   const sizes = values.sizes.split(',').map((s) => parseSize(s.trim()));
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
-  return { sizes, skipConnectivity: values['skip-connectivity'], skipReference: values['skip-reference'], runs, profile: values.profile };
+  return {
+    sizes, skipConnectivity: values['skip-connectivity'], skipReference: values['skip-reference'], runs, profile: values.profile,
+    skipWeb: values['skip-web'], skipPolicies: values['skip-policies'],
+  };
 }
 
 function parseSize(s: string): number {
@@ -199,6 +210,28 @@ async function benchSimulate(): Promise<SimulateResult> {
   }
 }
 
+// ─────────────────────── policies, web (sections that report their own rows) ───────────────────────
+
+interface Section { title: string; rows?: { label: string; value: string }[]; reason?: string }
+
+async function benchSections(opts: { skipWeb: boolean; skipPolicies: boolean }): Promise<Section[]> {
+  const sections: [string, boolean, () => Promise<{ label: string; value: string }[]>][] = [
+    ['POLICIES  (synthesis + proof + attack surface, generated 2,000-workload estate; target < 10 s)', opts.skipPolicies, benchPolicies],
+    ['WEB  (graph API latency and first render in headless chromium, 2,000 workloads / 10,000 edges; targets p95 < 200 ms, render < 3 s)', opts.skipWeb, benchWeb],
+  ];
+  const out: Section[] = [];
+  for (const [title, skip, run] of sections) {
+    if (skip) { out.push({ title, reason: 'skipped' }); continue; }
+    log(`${title.split(' ')[0].toLowerCase()}: running …`);
+    try {
+      out.push({ title, rows: await run() });
+    } catch (e) {
+      out.push({ title, reason: `not available (${(e as Error).message.split('\n')[0]})` });
+    }
+  }
+  return out;
+}
+
 // ───────────────────────────── profile ─────────────────────────────
 
 interface StageResult { stage: string; seconds: number; records: number; aggregates: number; peakRssMB?: number; wall: number; error?: string }
@@ -276,6 +309,7 @@ async function main(): Promise<void> {
   // 3. Connectivity, 4. simulate, 5. profile.
   const conn = opts.skipConnectivity ? undefined : await benchConnectivity();
   const sim = await benchSimulate();
+  const extra = await benchSections(opts);
   const smallest = logs.reduce((a, b) => (b.stats.lines < a.stats.lines ? b : a), logs[0]);
   const prof = opts.profile && smallest ? await benchProfile(smallest.stats.lines, smallest.path) : undefined;
 
@@ -370,6 +404,10 @@ async function main(): Promise<void> {
   out.push(sim.available
     ? `\nSIMULATE: replay of ${sim.aggregates!.toLocaleString('en-US')} aggregates against 1,000 policies (2,000 pods): ${fmt.rate(sim.aggregates! / sim.seconds!)} aggregates (${sim.seconds!.toFixed(2)} s; ${sim.detail})   target > 1M/s: ${sim.aggregates! / sim.seconds! > 1e6 ? '✓' : '✗'}\n`
     : `\nsimulate: ${sim.reason}\n`);
+
+  for (const x of extra) {
+    out.push('\n' + (x.rows ? renderTable([x.title, ''], x.rows.map((r) => [r.label, r.value])) : `${x.title}: ${x.reason}\n`));
+  }
 
   // Profile.
   if (prof) {
