@@ -60,6 +60,21 @@ describe('scenario: Online Boutique on AWS VPC flow logs', () => {
   });
 });
 
+describe('scenario: Online Boutique findings (the cluster runs no policy)', () => {
+  it('findings --format json follows the contract and flags every workload as unprotected, most severe first', () => {
+    const r = cli(db, 'findings', '--format', 'json');
+    expect(r.code).toBe(0);
+    const findings = JSON.parse(r.out) as { id: string; severity: string; subject: { kind: string; namespace?: string; name?: string }; message: string; evidence: object }[];
+    for (const f of findings) expect(Object.keys(f).sort()).toEqual(['evidence', 'id', 'message', 'severity', 'subject']);
+    const unprotected = findings.filter((f) => f.id === 'UNPROTECTED_WORKLOAD' && f.subject.namespace === 'boutique').map((f) => f.subject.name).sort();
+    expect(unprotected).toEqual(['adservice', 'cartservice', 'catalog-reindex', 'checkoutservice', 'currencyservice', 'emailservice', 'frontend',
+      'loadgenerator', 'paymentservice', 'productcatalogservice', 'recommendationservice', 'redis-cart', 'shippingservice']);
+    const rank = ['critical', 'high', 'medium', 'low', 'info'];
+    expect(findings.map((f) => rank.indexOf(f.severity))).toEqual([...findings.map((f) => rank.indexOf(f.severity))].sort((a, b) => a - b));
+    expect(cli(db, 'findings').out).toMatch(/UNPROTECTED_WORKLOAD boutique\/frontend\[Deployment\]/);
+  });
+});
+
 describe.skipIf(!hasShared('online-boutique/expected-graph.md'))('scenario: Online Boutique vs. its documented graph (../shared)', () => {
   it('contains every documented in-cluster edge at its container port (emailservice is 8080 on the wire)', () => {
     const md = readFileSync(join(SHARED, 'online-boutique', 'expected-graph.md'), 'utf8');
