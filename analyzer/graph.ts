@@ -77,8 +77,9 @@ function serverEndpoint(h: Holder, protocol: string, port: number): Endpoint {
  */
 export function orient(a: ObservedAggregate, identity: IdentityIndex): Oriented {
   const t = (a.firstSeen + a.lastSeen) / 2;
-  const src = identity.resolve(a.srcIp, t);
-  const dst = identity.resolve(a.dstIp, t);
+  // A source that knew its endpoints (Hubble) decides attribution; otherwise the address at time t.
+  const src = identity.resolveWithIdentity(a.srcIp, t, a.srcIdentity).holder;
+  const dst = identity.resolveWithIdentity(a.dstIp, t, a.dstIdentity).holder;
   const proto = protocolName(a.protocol);
   return isReply(a, src, dst)
     ? { client: dst.endpoint, server: serverEndpoint(src, proto, a.srcPort), port: a.srcPort, reply: true, clientHolder: dst, serverHolder: src }

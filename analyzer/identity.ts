@@ -1,6 +1,6 @@
 import {
-  k8sTime, stableLabels, selectorMatches, UNSTABLE_LABELS,
-  type ClusterSnapshot, type ContainerPort, type OwnerReference, type Endpoint, type K8sObject, type LabelSelector, type WorkloadKind,
+  endpointId, identityEndpoint, k8sTime, stableLabels, selectorMatches, UNSTABLE_LABELS,
+  type ClusterSnapshot, type DnsEvidence, type ContainerPort, type OwnerReference, type Endpoint, type K8sObject, type LabelSelector, type WorkloadKind,
 } from '../model/index.js';
 
 /** A workload (owner-chain root) with what the graph and policy synthesis need to know about it. */
@@ -107,10 +107,13 @@ export class IdentityIndex {
   resolveInterval(ip: string, t: number): Readonly<Interval> {
     const iv = this.intervalAt(ip, t);
     if (iv) return iv;
-    let o = this.outsiders.get(ip);
+    const held = this.everHeld(ip);
+    const name = held || this.dns.size === 0 ? undefined : this.dnsName(ip, t);
+    const key = name ? `${ip}|${name}` : ip;
+    let o = this.outsiders.get(key);
     if (!o) {
-      const holder: Holder = { endpoint: this.everHeld(ip) ? { kind: 'Unknown', ip } : { kind: 'External', ip }, listens: NO_PORTS, ip };
-      this.outsiders.set(ip, (o = holder));
+      const holder: Holder = { endpoint: held ? { kind: 'Unknown', ip } : { kind: 'External', ip, ...(name ? { name } : {}) }, listens: NO_PORTS, ip };
+      this.outsiders.set(key, (o = holder));
     }
     // The gap around t: from the end of the previous holder to the start of the next.
     const list = this.byIp.get(ip) ?? [];
@@ -121,6 +124,59 @@ export class IdentityIndex {
       if (x.start > t && x.start < end) end = x.start;
     }
     return { start, end, holder: o };
+  }
+
+  /**
+   * `resolveInterval`, but a source's identity (Hubble's endpoint) decides who the holder is; the address then only
+   * adds pod detail when its holder at `t` is that very workload. Without snapshots the identity alone makes the
+   * endpoint, so an identity-carrying source needs no cluster dump.
+   */
+  resolveWithIdentity(ip: string, t: number, identity: string | undefined): Readonly<Interval> {
+    if (!identity) return this.resolveInterval(ip, t);
+    const iv = this.resolveInterval(ip, t);
+    const held = iv.holder.endpoint;
+    const ep = identityEndpoint(identity, ip);
+    if (ep?.kind === 'External') return held.kind === 'External' ? iv : this.standIn(`${identity}|${ip}`, { kind: 'External', ip }, ip);
+    if (ep?.kind === 'Node') return held.kind === 'Node' ? iv : this.standIn(`${identity}|${ip}`, { kind: 'Node', ip }, ip);
+    if (ep?.namespace && ep.name) {
+      if (held.namespace === ep.namespace && held.name === ep.name) return iv;
+      const wl = this.workloads.find((w) => w.endpoint.namespace === ep.namespace && w.endpoint.name === ep.name);
+      return this.standIn(identity, wl?.endpoint ?? (ep as Endpoint));
+    }
+    const labels = /^labels:([^:]*):(.*)$/.exec(identity);
+    if (labels) {
+      if (held.namespace === labels[1] && held.kind !== 'Service') return iv;
+      const want = Object.fromEntries(labels[2].split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+      const matches = this.workloads.filter((w) => w.endpoint.namespace === labels[1] && selectorMatches({ matchLabels: want }, w.labels));
+      return this.standIn(identity, matches.length === 1 ? matches[0].endpoint : { kind: 'Pod', namespace: labels[1], name: labels[2] });
+    }
+    return iv;
+  }
+
+  private readonly identityHolders = new Map<string, Interval>();
+
+  private standIn(key: string, endpoint: Endpoint, ip?: string): Interval {
+    let iv = this.identityHolders.get(key);
+    if (!iv) this.identityHolders.set(key, (iv = { start: NEG_INF, end: POS_INF, holder: { endpoint, listens: NO_PORTS, ...(ip ? { ip } : {}) } }));
+    return iv;
+  }
+
+  /** DNS answers by address, sorted by start: External peers are named by the answer whose window covers the time. */
+  private dns = new Map<string, DnsEvidence[]>();
+
+  setDnsNames(evidence: readonly DnsEvidence[]): void {
+    this.dns = new Map();
+    for (const d of evidence) (this.dns.get(d.ip) ?? this.dns.set(d.ip, []).get(d.ip)!).push(d);
+    for (const list of this.dns.values()) list.sort((a, b) => a.first - b.first || a.name.localeCompare(b.name));
+  }
+
+  /** The DNS name of `ip` at `t`: the latest answer whose TTL window covers `t` (else none: absence is no evidence). */
+  dnsName(ip: string, t: number): string | undefined {
+    const list = this.dns.get(ip);
+    if (!list) return undefined;
+    let name: string | undefined;
+    for (const d of list) if (d.first <= t && t <= d.last) name = d.name;
+    return name;
   }
 
   /** Whether any cluster object ever held this address (then a gap means "unknown", not "external"). */
@@ -141,10 +197,28 @@ function objectKey(o: K8sObject): string {
   return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}/${o.metadata.uid ?? ''}`;
 }
 
-function track(snapshots: ClusterSnapshot[]): Map<string, Tracked> {
+/**
+ * A snapshot plus what live collection (`collect k8s`) knows about it. A dump has neither field.
+ * - `event`: one watch event (`ADDED`, `MODIFIED`, `DELETED`). It speaks only for the objects it holds, so it is never
+ *   evidence that another object is gone; `DELETED` ends its object at `takenAt`.
+ * - `kinds`: a listing that holds these kinds completely, cluster-wide: a missing object is gone even from a namespace
+ *   that now has none of its kind.
+ */
+export interface SnapshotEvidence extends ClusterSnapshot {
+  event?: string;
+  kinds?: readonly string[];
+}
+
+function track(snapshots: SnapshotEvidence[]): Map<string, Tracked> {
   const sorted = [...snapshots].sort((a, b) => a.takenAt - b.takenAt);
   const tracked = new Map<string, Tracked>();
   for (const snap of sorted) {
+    if (snap.event) {
+      for (const o of snap.objects) {
+        tracked.set(objectKey(o), { obj: o, lastSeen: snap.takenAt, ...(snap.event === 'DELETED' ? { goneBy: snap.takenAt } : {}) });
+      }
+      continue;
+    }
     const present = new Set<string>();
     const coverage = new Set<string>();
     for (const o of snap.objects) {
@@ -157,13 +231,13 @@ function track(snapshots: ClusterSnapshot[]): Map<string, Tracked> {
     // (a partial dump) says nothing.
     for (const [k, t] of tracked) {
       if (present.has(k) || t.goneBy !== undefined || t.lastSeen >= snap.takenAt) continue;
-      if (coverage.has(`${t.obj.kind}/${t.obj.metadata.namespace ?? ''}`)) t.goneBy = snap.takenAt;
+      if (coverage.has(`${t.obj.kind}/${t.obj.metadata.namespace ?? ''}`) || snap.kinds?.includes(t.obj.kind)) t.goneBy = snap.takenAt;
     }
   }
   return tracked;
 }
 
-export function buildIdentity(snapshots: ClusterSnapshot[]): IdentityIndex {
+export function buildIdentity(snapshots: SnapshotEvidence[]): IdentityIndex {
   const tracked = [...track(snapshots).values()];
   const byKind = (kind: string) => tracked.filter((t) => t.obj.kind === kind);
   const owners = new Map<string, K8sObject>();

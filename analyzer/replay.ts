@@ -92,13 +92,14 @@ export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAgg
     const t = (a.firstSeen + a.lastSeen) / 2;
     if (last && lastSlot && a.srcPort === last.srcPort && a.dstPort === last.dstPort && a.protocol === last.protocol
       && a.tcpFlags === last.tcpFlags && a.srcIp === last.srcIp && a.dstIp === last.dstIp
+      && a.srcIdentity === last.srcIdentity && a.dstIdentity === last.dstIdentity
       && t >= lastSrc!.start && t < lastSrc!.end && t >= lastDst!.start && t < lastDst!.end) {
       lastSlot.tally.add(a, lastReply);
       continue;
     }
     // Orientation without allocating (this loop runs per aggregate): the same rules as `orient`.
-    const srcIv = identity.resolveInterval(a.srcIp, t);
-    const dstIv = identity.resolveInterval(a.dstIp, t);
+    const srcIv = identity.resolveWithIdentity(a.srcIp, t, a.srcIdentity);
+    const dstIv = identity.resolveWithIdentity(a.dstIp, t, a.dstIdentity);
     const srcHolder = srcIv.holder;
     const dstHolder = dstIv.holder;
     const reply = isReply(a, srcHolder, dstHolder);

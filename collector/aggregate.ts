@@ -1,4 +1,4 @@
-import { emptyBatch, TCP, type AggregateBatch, type FlowRecord } from '../model/index.js';
+import { emptyBatch, TCP, type AggregateBatch, type DnsEvidence, type FlowRecord } from '../model/index.js';
 
 export interface AggregatorOptions {
   /** Time bucket width in seconds. Small enough for IP reuse within minutes to stay attributable. */
@@ -26,6 +26,8 @@ export function foldEphemeralPort(r: FlowRecord): [number, number] {
 function foldedPorts(r: FlowRecord): number {
   const sp = r.srcPort;
   const dp = r.dstPort;
+  // The source knew the direction: the client's port is the ephemeral one.
+  if (r.reply !== undefined && sp !== 0 && dp !== 0) return r.reply ? (sp << 16) >>> 0 : dp;
   if (r.protocol !== 6 && r.protocol !== 17 && r.protocol !== 132) return ((sp << 16) | dp) >>> 0;
   if (r.protocol === 6 && r.tcpFlags !== undefined && r.tcpFlags & TCP.SYN) return r.tcpFlags & TCP.ACK ? (sp << 16) >>> 0 : dp;
   if (sp >= EPHEMERAL_MIN && dp < EPHEMERAL_MIN && dp !== 0) return dp;
@@ -33,7 +35,7 @@ function foldedPorts(r: FlowRecord): number {
   return ((sp << 16) | dp) >>> 0;
 }
 
-const KEY_WORDS = 5; // src, dst, packed ports, bucket/protocol/action, observer id + address kinds
+const KEY_WORDS = 7; // src, dst, packed ports, bucket/protocol/action, observer id + address kinds, src / dst identity id + 1
 const BUCKET_OFFSET = 1 << 20;
 /** Flags in the observer word: the src / dst word is an id in the table of non-IPv4 addresses, not an IPv4 value. */
 const SRC_NAMED = 1 << 30;
@@ -92,6 +94,8 @@ export class FlowAggregator {
   private baseBucket: number | undefined;
   private ids = new Map<string, number>();
   private names: string[] = [];
+  /** DNS evidence by `ip name`, its window widened as more answers come: few distinct pairs, so a Map is fine. */
+  private dns = new Map<string, DnsEvidence>();
   records = 0;
 
   constructor(private readonly flush: (batch: AggregateBatch) => void, opts: AggregatorOptions = {}) {
@@ -131,15 +135,19 @@ export class FlowAggregator {
     if (k1 < 0) { k1 = this.id(r.dstIp); k4 += DST_NAMED; }
     const k2 = foldedPorts(r);
     const k3 = (rel * 256 + r.protocol) * 2 + (r.action === 'ACCEPT' ? 1 : 0);
+    const k5 = r.srcIdentity === undefined ? 0 : this.id(r.srcIdentity) + 1;
+    const k6 = r.dstIdentity === undefined ? 0 : this.id(r.dstIdentity) + 1;
     const mask = this.capacity - 1;
-    let h = Math.imul(k0, 0x9e3779b1) ^ Math.imul(k1, 0x85ebca6b) ^ Math.imul(k2, 0xc2b2ae35) ^ Math.imul(k3, 0x27d4eb2f) ^ Math.imul(k4, 0x165667b1);
+    let h = Math.imul(k0, 0x9e3779b1) ^ Math.imul(k1, 0x85ebca6b) ^ Math.imul(k2, 0xc2b2ae35) ^ Math.imul(k3, 0x27d4eb2f) ^ Math.imul(k4, 0x165667b1)
+      ^ Math.imul(k5, 0x2545f491) ^ Math.imul(k6, 0x61c88647);
     h ^= h >>> 15;
     let slot = h & mask;
     const keys = this.keys;
     for (;;) {
       if (this.used[slot] === 0) break;
       const o = slot * KEY_WORDS;
-      if (keys[o] === k0 && keys[o + 1] === k1 && keys[o + 2] === k2 && keys[o + 3] === k3 && keys[o + 4] === k4) {
+      if (keys[o] === k0 && keys[o + 1] === k1 && keys[o + 2] === k2 && keys[o + 3] === k3 && keys[o + 4] === k4
+        && keys[o + 5] === k5 && keys[o + 6] === k6) {
         this.flows[slot]++;
         this.packets[slot] += r.packets;
         this.bytes[slot] += r.bytes;
@@ -156,6 +164,9 @@ export class FlowAggregator {
     keys[o + 2] = k2;
     keys[o + 3] = k3;
     keys[o + 4] = k4;
+    keys[o + 5] = k5;
+    keys[o + 6] = k6;
+    if (k5 !== 0 || k6 !== 0) this.identities = true;
     this.used[slot] = 1;
     this.flows[slot] = 1;
     this.packets[slot] = r.packets;
@@ -165,6 +176,20 @@ export class FlowAggregator {
     this.last[slot] = r.end;
     this.order[this.size++] = slot;
     if (this.size >= this.maxEntries) this.drain();
+  }
+
+  private identities = false;
+
+  /** DNS evidence travels with the next batch (flushed when many pairs are held). */
+  addDns(d: DnsEvidence): void {
+    const key = `${d.ip} ${d.name}`;
+    const known = this.dns.get(key);
+    if (!known) this.dns.set(key, { ...d });
+    else {
+      if (d.first < known.first) known.first = d.first;
+      if (d.last > known.last) known.last = d.last;
+    }
+    if (this.dns.size >= this.maxEntries) this.drain();
   }
 
   /**
@@ -183,8 +208,16 @@ export class FlowAggregator {
 
   /** Hand everything held to the store. Partial aggregates of one key across drains are summed by the store's query. */
   drain(): void {
-    if (this.size === 0) return;
+    if (this.size === 0 && this.dns.size === 0) return;
     const b = emptyBatch(this.size);
+    if (this.dns.size > 0) {
+      b.dns = [...this.dns.values()];
+      this.dns = new Map();
+    }
+    if (this.identities) {
+      b.srcIdentity = new Uint32Array(this.size);
+      b.dstIdentity = new Uint32Array(this.size);
+    }
     const base = this.baseBucket ?? 0;
     // Batch-local name indexes: IPv4 values and table ids are numbers, so these lookups stay cheap.
     const v4 = new Map<number, number>();
@@ -218,9 +251,16 @@ export class FlowAggregator {
       b.tcpFlags[i] = this.flags[slot];
       b.firstSeen[i] = this.first[slot];
       b.lastSeen[i] = this.last[slot];
+      if (b.srcIdentity && b.dstIdentity) {
+        const s5 = this.keys[o + 5];
+        const s6 = this.keys[o + 6];
+        b.srcIdentity[i] = s5 === 0 ? namedIndex(this.id('')) : namedIndex(s5 - 1);
+        b.dstIdentity[i] = s6 === 0 ? namedIndex(this.id('')) : namedIndex(s6 - 1);
+      }
       this.used[slot] = 0;
     }
     this.size = 0;
+    this.identities = false;
     // Distinct addresses are few; drop the id table only if a scan-like input made it huge.
     if (this.names.length > 4 * this.maxEntries) {
       this.ids = new Map();

@@ -52,38 +52,27 @@ export async function readHead(path: string, max = 4096): Promise<string> {
  * line are held. A stream error ends the read and is returned, never thrown, so callers keep what came before.
  */
 export async function forEachLine(path: string, onLine: (line: string, lineNo: number) => void): Promise<ReadOutcome> {
-  const gz = await isGzip(path);
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  let bytesRead = 0;
-  raw.on('data', (c) => { bytesRead += (c as Buffer).length; });
-  const stream: Readable = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
-  if (gz) raw.on('error', (e) => stream.destroy(e));
   let carry = '';
   let lineNo = 0;
   // A decoder, not chunk.toString(): a multi-byte character may straddle two chunks.
   const dec = new StringDecoder('utf8');
-  try {
-    for await (const chunk of stream) {
-      const text = carry + dec.write(chunk as Buffer);
-      let start = 0;
-      let nl = text.indexOf('\n', start);
-      while (nl !== -1) {
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        onLine(text.slice(start, end), ++lineNo);
-        start = nl + 1;
-        nl = text.indexOf('\n', start);
-      }
-      carry = text.slice(start);
+  const outcome = await forEachChunk(path, (chunk) => {
+    const text = carry + dec.write(chunk);
+    let start = 0;
+    let nl = text.indexOf('\n', start);
+    while (nl !== -1) {
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      onLine(text.slice(start, end), ++lineNo);
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
     }
-    carry += dec.end();
-    if (carry.length > 0) onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry, ++lineNo);
-    return { lines: lineNo, bytesRead };
-  } catch (e) {
-    // The partial line before a truncation is not a record we can trust: drop it.
-    return { lines: lineNo, bytesRead, error: e as Error };
-  } finally {
-    raw.destroy();
-  }
+    carry = text.slice(start);
+  });
+  // The partial line before a truncation is not a record we can trust: drop it.
+  if (outcome.error) return { lines: lineNo, bytesRead: outcome.bytesRead, error: outcome.error };
+  carry += dec.end();
+  if (carry.length > 0) onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry, ++lineNo);
+  return { lines: lineNo, bytesRead: outcome.bytesRead };
 }
 
 /** Whole-file read for small inputs (cluster dumps); gunzips when needed. */
@@ -95,4 +84,44 @@ export async function readText(path: string): Promise<string> {
   if (gz) raw.on('error', (e) => stream.destroy(e));
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The first `max` bytes of the (decompressed) file, for detecting binary formats by their magic number. */
+export async function readHeadBytes(path: string, max = 64): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  const gz = await isGzip(path);
+  const raw = createReadStream(path, { start: 0, end: gz ? 64 * 1024 : max });
+  const stream: Readable = gz ? raw.pipe(createGunzip()) : raw;
+  try {
+    for await (const c of stream) {
+      chunks.push(c as Buffer);
+      n += (c as Buffer).length;
+      if (n >= max) break;
+    }
+  } catch {
+    // A short or damaged file still has a head.
+  } finally {
+    raw.destroy();
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, max);
+}
+
+/** Stream a (possibly gzipped) binary file in chunks. Like `forEachLine`, a stream error is returned, never thrown. */
+export async function forEachChunk(path: string, onChunk: (buf: Buffer) => void): Promise<ReadOutcome> {
+  const gz = await isGzip(path);
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  let bytesRead = 0;
+  raw.on('data', (c) => { bytesRead += (c as Buffer).length; });
+  const stream: Readable = gz ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
+  if (gz) raw.on('error', (e) => stream.destroy(e));
+  try {
+    for await (const chunk of stream) onChunk(chunk as Buffer);
+    return { lines: 0, bytesRead };
+  } catch (e) {
+    return { lines: 0, bytesRead, error: e as Error };
+  } finally {
+    raw.destroy();
+  }
 }

@@ -1,6 +1,6 @@
 import type { AggregateBatch, InputIssue, ReadCounts } from '../model/index.js';
 import { FlowAggregator } from './aggregate.js';
-import { forEachLine } from './lines.js';
+import { forEachChunk, forEachLine, type ReadOutcome } from './lines.js';
 import { newReadContext, type FlowSource } from './source.js';
 
 export interface FlowReadOptions {
@@ -23,16 +23,24 @@ export interface FlowReadResult {
 export async function readFlowFile(path: string, source: FlowSource, opts: FlowReadOptions): Promise<FlowReadResult> {
   const ctx = newReadContext(path);
   const agg = new FlowAggregator(opts.onBatch, { bucketSeconds: opts.bucketSeconds, maxEntries: opts.maxEntries });
-  const handler = source.open(ctx, (r) => agg.add(r));
-  let lastProgress = performance.now();
-  const outcome = await forEachLine(path, (line, n) => {
-    handler.line(line, n);
-    if ((n & 0xffff) === 0 && opts.onProgress && performance.now() - lastProgress > 2000) {
-      lastProgress = performance.now();
-      opts.onProgress(n);
-    }
-  });
-  handler.end?.();
+  ctx.dns = (d) => agg.addDns(d);
+  let outcome: ReadOutcome;
+  if (source.openBinary) {
+    const handler = source.openBinary(ctx, (r) => agg.add(r));
+    outcome = await forEachChunk(path, (buf) => handler.chunk(buf));
+    handler.end();
+  } else {
+    const handler = source.open(ctx, (r) => agg.add(r));
+    let lastProgress = performance.now();
+    outcome = await forEachLine(path, (line, n) => {
+      handler.line(line, n);
+      if ((n & 0xffff) === 0 && opts.onProgress && performance.now() - lastProgress > 2000) {
+        lastProgress = performance.now();
+        opts.onProgress(n);
+      }
+    });
+    handler.end?.();
+  }
   agg.drain();
   if (outcome.error) {
     const truncated = /unexpected end of file/i.test(outcome.error.message);

@@ -1,4 +1,4 @@
-import type { FlowRecord, InputIssue, K8sObject, ReadCounts } from '../model/index.js';
+import type { DnsEvidence, FlowRecord, InputIssue, K8sObject, ReadCounts } from '../model/index.js';
 
 /** What a source reports while it reads one input. Issues are located (`file:line: reason`) and counted per reason. */
 export interface ReadContext {
@@ -7,6 +7,8 @@ export interface ReadContext {
   counts: ReadCounts;
   /** Record a skipped record / problem. Counting per reason is done here, so sources call only this. */
   issue(i: Omit<InputIssue, 'file'>): void;
+  /** DNS evidence (an answer's address and name with its TTL window), for sources that see DNS. Kept beside the flows. */
+  dns?(d: DnsEvidence): void;
 }
 
 /** A flow-log format. Streaming: `read` sees one line at a time and never holds the file. */
@@ -18,6 +20,18 @@ export interface FlowSource {
   detect(head: string, path: string): boolean;
   /** Returns a line handler; call `emit` for each good record. `lineNo` is 1-based. */
   open(ctx: ReadContext, emit: (r: FlowRecord) => void): LineHandler;
+  /**
+   * Binary formats (packet captures): detection from the first bytes, and a chunk handler instead of `open`'s line
+   * handler. `detect` is then never asked (a text head of binary bytes means nothing).
+   */
+  detectBytes?(head: Uint8Array): boolean;
+  openBinary?(ctx: ReadContext, emit: (r: FlowRecord) => void): ChunkHandler;
+}
+
+export interface ChunkHandler {
+  /** The next bytes of the (decompressed) input, in order; the handler keeps what straddles two chunks. */
+  chunk(buf: Buffer): void;
+  end(): void;
 }
 
 export interface LineHandler {

@@ -35,6 +35,44 @@ export interface FlowRecord {
   direction?: 'ingress' | 'egress';
   /** The observation point (ENI / interface / node). Used to de-duplicate a flow logged at both ends. */
   observer?: string;
+  /**
+   * Set when the source itself knows the direction (Hubble `is_reply`, a capture's SYN, Zeek's originator): true when
+   * this record is the server's side, false when it is the client's. Direction then needs no port heuristic.
+   */
+  reply?: boolean;
+  /**
+   * Who the source says holds each address (Hubble knows its endpoints): an `identityId` (`ns/name[Kind]`,
+   * `reserved:world`…). Attribution uses it instead of the address.
+   */
+  srcIdentity?: string;
+  dstIdentity?: string;
+}
+
+/** An address a DNS answer named, valid from `first` to `last` (the answer's time plus its TTL), epoch seconds. */
+export interface DnsEvidence {
+  ip: string;
+  name: string;
+  first: number;
+  last: number;
+}
+
+/** Reserved (non-workload) identities a source can name; `identityEndpoint` maps them to endpoint kinds. */
+export const RESERVED_IDENTITIES = ['world', 'host', 'remote-node', 'kube-apiserver', 'health', 'init', 'unmanaged', 'ingress'] as const;
+
+/**
+ * The endpoint an identity names, for an address `ip`: `ns/name[Kind]` → the workload; `reserved:world` → External;
+ * `reserved:host` / `remote-node` / `health` → Node (by address); `reserved:kube-apiserver` → the `default/kubernetes`
+ * Service. Undefined for anything else (then the address decides).
+ */
+export function identityEndpoint(identity: string, ip: string): { kind: string; namespace?: string; name?: string; ip?: string } | undefined {
+  const m = /^([^/]*)\/([^[]+)\[([A-Za-z]+)\]$/.exec(identity);
+  if (m) return { kind: m[3], namespace: m[1], name: m[2] };
+  switch (identity) {
+    case 'reserved:world': return { kind: 'External', ip };
+    case 'reserved:host': case 'reserved:remote-node': case 'reserved:health': return { kind: 'Node', ip };
+    case 'reserved:kube-apiserver': return { kind: 'Service', namespace: 'default', name: 'kubernetes' };
+    default: return undefined;
+  }
 }
 
 /** TCP flag bits as AWS records them. */
@@ -61,6 +99,9 @@ export interface FlowAggregate {
   firstSeen: number;
   lastSeen: number;
   observer: string;
+  /** The source's identities of the two ends ('' or absent: the address decides). */
+  srcIdentity?: string;
+  dstIdentity?: string;
 }
 
 /** An aggregate as the analyzer sees it: already de-duplicated across observers, with the inputs that carried it. */
@@ -89,6 +130,11 @@ export interface AggregateBatch {
   bytes: Float64Array;
   firstSeen: Float64Array;
   lastSeen: Float64Array;
+  /** Identities as indexes into `names` (the empty name: none). Absent: no row has one. */
+  srcIdentity?: Uint32Array;
+  dstIdentity?: Uint32Array;
+  /** DNS evidence the input carried (answers, Hubble destination names). */
+  dns?: DnsEvidence[];
 }
 
 export function emptyBatch(size: number): AggregateBatch {
@@ -103,6 +149,7 @@ export function emptyBatch(size: number): AggregateBatch {
 /** The buffers to list as transferables when posting a batch to another thread. */
 export function batchBuffers(b: AggregateBatch): ArrayBuffer[] {
   return [b.src, b.dst, b.observer, b.srcPort, b.dstPort, b.protocol, b.accepted, b.tcpFlags, b.bucket, b.flows, b.packets, b.bytes, b.firstSeen, b.lastSeen]
+    .concat(b.srcIdentity && b.dstIdentity ? [b.srcIdentity, b.dstIdentity] : [])
     .map((a) => a.buffer as ArrayBuffer);
 }
 
@@ -113,6 +160,8 @@ export function batchRows(b: AggregateBatch): FlowAggregate[] {
       srcIp: b.names[b.src[i]], dstIp: b.names[b.dst[i]], srcPort: b.srcPort[i], dstPort: b.dstPort[i], protocol: b.protocol[i],
       bucket: b.bucket[i], action: b.accepted[i] ? 'ACCEPT' : 'REJECT', flows: b.flows[i], packets: b.packets[i], bytes: b.bytes[i],
       tcpFlags: b.tcpFlags[i], firstSeen: b.firstSeen[i], lastSeen: b.lastSeen[i], observer: b.names[b.observer[i]],
+      ...(b.srcIdentity && b.names[b.srcIdentity[i]] ? { srcIdentity: b.names[b.srcIdentity[i]] } : {}),
+      ...(b.dstIdentity && b.names[b.dstIdentity[i]] ? { dstIdentity: b.names[b.dstIdentity[i]] } : {}),
     });
   }
   return out;
@@ -132,5 +181,10 @@ export function batchFromAggregates(aggs: readonly FlowAggregate[]): AggregateBa
     b.tcpFlags[i] = a.tcpFlags; b.bucket[i] = a.bucket; b.flows[i] = a.flows; b.packets[i] = a.packets; b.bytes[i] = a.bytes;
     b.firstSeen[i] = a.firstSeen; b.lastSeen[i] = a.lastSeen;
   });
+  if (aggs.some((a) => a.srcIdentity || a.dstIdentity)) {
+    b.srcIdentity = new Uint32Array(aggs.length);
+    b.dstIdentity = new Uint32Array(aggs.length);
+    aggs.forEach((a, i) => { b.srcIdentity![i] = name(a.srcIdentity ?? ''); b.dstIdentity![i] = name(a.dstIdentity ?? ''); });
+  }
   return b;
 }

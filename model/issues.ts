@@ -20,6 +20,8 @@ export function formatIssue(i: InputIssue): string {
 export interface ReadCounts {
   read: number;
   skipped: Record<string, number>;
+  /** Facts about records that were read, not skipped (e.g. Hubble drop reasons: `dropped:Policy denied`). */
+  notes?: Record<string, number>;
 }
 
 export function countSkip(c: ReadCounts, reason: string): void {

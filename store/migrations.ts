@@ -50,4 +50,55 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX flow_aggregates_bucket ON flow_aggregates(bucket);
   `,
+  // 2: live collection (`segmap collect k8s`). A watch event is stored as a one-object snapshot marked with its
+  // type: it proves nothing about objects it does not name (never evidence of absence); DELETED ends its object at
+  // `taken_at`. A live listing records the kinds it listed completely, cluster-wide.
+  `
+  ALTER TABLE snapshots ADD COLUMN event TEXT;
+  ALTER TABLE snapshots ADD COLUMN kinds_json TEXT;
+  `,
+  // Flow sources that know identities (Hubble) and DNS evidence (captures, Zeek dns.log, Hubble names). An identity
+  // ('' when the source had none) decides attribution instead of the address; a DNS answer names an address for its
+  // TTL window.
+  `
+  ALTER TABLE flow_aggregates ADD COLUMN src_identity TEXT NOT NULL DEFAULT '';
+  ALTER TABLE flow_aggregates ADD COLUMN dst_identity TEXT NOT NULL DEFAULT '';
+  CREATE TABLE dns_names (
+    input_id INTEGER NOT NULL REFERENCES inputs(id),
+    ip TEXT NOT NULL,
+    name TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  );
+  CREATE INDEX dns_names_ip ON dns_names(ip);
+  `,
+  // 3: API-server audit-log aggregates (collector/k8s-audit.ts). The reader hands them to ingest as synthetic
+  // `AuditAggregate` objects; this trigger files each into its own table instead of the cluster's objects.
+  `
+  CREATE TABLE audit_aggregates (
+    input_id INTEGER NOT NULL REFERENCES inputs(id),
+    user TEXT NOT NULL,
+    verb TEXT NOT NULL,
+    api_group TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    subresource TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    non_resource_url TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  );
+  CREATE INDEX audit_aggregates_user ON audit_aggregates(user);
+  CREATE TRIGGER audit_aggregates_route BEFORE INSERT ON k8s_objects WHEN NEW.kind = 'AuditAggregate'
+  BEGIN
+    INSERT INTO audit_aggregates (input_id, user, verb, api_group, resource, subresource, namespace, non_resource_url, outcome, count, first_seen, last_seen)
+    SELECT s.input_id, json_extract(NEW.json, '$.spec.user'), json_extract(NEW.json, '$.spec.verb'), json_extract(NEW.json, '$.spec.apiGroup'),
+           json_extract(NEW.json, '$.spec.resource'), json_extract(NEW.json, '$.spec.subresource'), json_extract(NEW.json, '$.spec.namespace'),
+           json_extract(NEW.json, '$.spec.nonResourceURL'), json_extract(NEW.json, '$.spec.outcome'), json_extract(NEW.json, '$.spec.count'),
+           json_extract(NEW.json, '$.spec.firstSeen'), json_extract(NEW.json, '$.spec.lastSeen')
+    FROM snapshots s WHERE s.id = NEW.snapshot_id;
+    SELECT RAISE(IGNORE);
+  END;
+  `,
 ];

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { batchFromAggregates, type AggregateBatch, type ClusterSnapshot, type FlowAggregate, type InputIssue, type K8sObject, type ObservedAggregate, type ReadCounts } from '../model/index.js';
+import { batchFromAggregates, type AggregateBatch, type ClusterSnapshot, type DnsEvidence, type FlowAggregate, type InputIssue, type K8sObject, type ObservedAggregate, type ReadCounts } from '../model/index.js';
+import type { AuditAggregate } from '../model/audit.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface InputRow {
@@ -16,6 +18,17 @@ export interface InputRow {
 
 export interface Snapshot extends ClusterSnapshot {
   id: number;
+  /** `collect k8s --watch`: the type of the one watch event this snapshot holds (`ADDED`, `MODIFIED`, `DELETED`). */
+  event?: string;
+  /** `collect k8s`: the kinds this listing holds completely, cluster-wide. */
+  kinds?: string[];
+}
+
+/** One watch event as `collect k8s --watch` received it; `at` is when it arrived (epoch s). */
+export interface WatchEventRecord {
+  at: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: K8sObject;
 }
 
 export interface TimeWindow {
@@ -102,9 +115,26 @@ export class Store {
   }
 
   snapshots(): Snapshot[] {
-    const snaps = this.db.prepare('SELECT id, taken_at FROM snapshots ORDER BY taken_at, id').all() as { id: number; taken_at: number }[];
+    const snaps = this.db.prepare('SELECT id, taken_at, event, kinds_json FROM snapshots ORDER BY taken_at, id').all() as
+      { id: number; taken_at: number; event: string | null; kinds_json: string | null }[];
     const objs = this.db.prepare('SELECT json FROM k8s_objects WHERE snapshot_id = ?').pluck();
-    return snaps.map((s) => ({ id: s.id, takenAt: s.taken_at, objects: (objs.all(s.id) as string[]).map((j) => JSON.parse(j) as K8sObject) }));
+    return snaps.map((s) => ({
+      id: s.id, takenAt: s.taken_at, objects: (objs.all(s.id) as string[]).map((j) => JSON.parse(j) as K8sObject),
+      ...(s.event ? { event: s.event } : {}), ...(s.kinds_json ? { kinds: JSON.parse(s.kinds_json) as string[] } : {}),
+    }));
+  }
+
+  /**
+   * Start a live collection (`collect k8s`). Unlike `beginInput` nothing is held open: the input row is written at once
+   * (incomplete until `finish`), and every listing or batch of watch events is its own transaction, so a collection
+   * that runs for hours never holds the write lock and a crash keeps everything recorded before it.
+   */
+  beginCollection(path: string, format: string, now: Date = new Date()): CollectionWriter {
+    const id = Number(
+      this.db.prepare('INSERT INTO inputs (path, sha256, format, ingested_at, complete) VALUES (?, ?, ?, ?, 0)')
+        .run(path, `live:${randomUUID()}`, format, now.toISOString()).lastInsertRowid,
+    );
+    return new CollectionWriter(this.db, id);
   }
 
   /**
@@ -113,26 +143,49 @@ export class Store {
    */
   *aggregates(w: TimeWindow = {}): Generator<ObservedAggregate> {
     const stmt = this.db.prepare(`
-      SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted,
+      SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, src_identity, dst_identity,
              MAX(flows) AS flows, MAX(packets) AS packets, MAX(bytes) AS bytes, bit_or(tcp_flags) AS tcp_flags,
              MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen, GROUP_CONCAT(inputs) AS inputs
       FROM (
-        SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, observer,
+        SELECT src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, src_identity, dst_identity, observer,
                SUM(flows) AS flows, SUM(packets) AS packets, SUM(bytes) AS bytes, bit_or(tcp_flags) AS tcp_flags,
                MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen, GROUP_CONCAT(DISTINCT input_id) AS inputs
         FROM flow_aggregates
         WHERE last_seen >= ? AND first_seen < ?
-        GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, observer
+        GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, src_identity, dst_identity, observer
       )
-      GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted`);
+      GROUP BY src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, src_identity, dst_identity`);
     for (const r of stmt.iterate(w.since ?? -1, w.until ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, any>>) {
       yield {
         srcIp: r.src_ip, dstIp: r.dst_ip, srcPort: r.src_port, dstPort: r.dst_port, protocol: r.protocol, bucket: r.bucket,
         action: r.accepted ? 'ACCEPT' : 'REJECT', flows: r.flows, packets: r.packets, bytes: r.bytes, tcpFlags: r.tcp_flags,
         firstSeen: r.first_seen, lastSeen: r.last_seen,
         inputIds: [...new Set(String(r.inputs).split(',').map(Number))],
+        ...(r.src_identity ? { srcIdentity: r.src_identity } : {}),
+        ...(r.dst_identity ? { dstIdentity: r.dst_identity } : {}),
       };
     }
+  }
+
+  /** DNS evidence: each (address, name) with the widest window any input gave it, sorted by address then start. */
+  dnsNames(): DnsEvidence[] {
+    return this.db.prepare('SELECT ip, name, MIN(first_seen) AS first, MAX(last_seen) AS last FROM dns_names GROUP BY ip, name ORDER BY ip, first, name')
+      .all() as DnsEvidence[];
+  }
+
+  /** Audit-log aggregates over every ingested audit log, folded across inputs (counts added, first/last widened). */
+  auditAggregates(w: TimeWindow = {}): AuditAggregate[] {
+    const rows = this.db.prepare(`
+      SELECT user, verb, api_group, resource, subresource, namespace, non_resource_url, outcome,
+             SUM(count) AS count, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen
+      FROM audit_aggregates WHERE last_seen >= ? AND first_seen < ?
+      GROUP BY user, verb, api_group, resource, subresource, namespace, non_resource_url, outcome
+      ORDER BY user, verb, api_group, resource, subresource, namespace, non_resource_url, outcome`)
+      .all(w.since ?? -1, w.until ?? Number.MAX_SAFE_INTEGER) as Record<string, any>[];
+    return rows.map((r) => ({
+      user: r.user, verb: r.verb, apiGroup: r.api_group, resource: r.resource, subresource: r.subresource, namespace: r.namespace,
+      nonResourceURL: r.non_resource_url, outcome: r.outcome, count: r.count, firstSeen: r.first_seen, lastSeen: r.last_seen,
+    }));
   }
 
   counts(): { inputs: number; snapshots: number; objects: number; aggregates: number; flows: number } {
@@ -154,8 +207,8 @@ export class InputWriter {
   private closed = false;
 
   constructor(private readonly db: Database.Database, readonly inputId: number) {
-    const cols = '(input_id, observer, src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, flows, packets, bytes, tcp_flags, first_seen, last_seen)';
-    const one = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
+    const cols = '(input_id, observer, src_ip, dst_ip, src_port, dst_port, protocol, bucket, accepted, flows, packets, bytes, tcp_flags, first_seen, last_seen, src_identity, dst_identity)';
+    const one = '(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)';
     this.insertAgg = db.prepare(`INSERT INTO flow_aggregates ${cols} VALUES ${one}`);
     this.insertAggMany = db.prepare(`INSERT INTO flow_aggregates ${cols} VALUES ${Array(INSERT_BATCH).fill(one).join(',')}`);
   }
@@ -176,14 +229,19 @@ export class InputWriter {
     let n = 0;
     for (let i = 0; i < b.size; i++) {
       params.push(this.inputId, b.names[b.observer[i]], b.names[b.src[i]], b.names[b.dst[i]], b.srcPort[i], b.dstPort[i], b.protocol[i],
-        b.bucket[i], b.accepted[i], b.flows[i], b.packets[i], b.bytes[i], b.tcpFlags[i], b.firstSeen[i], b.lastSeen[i]);
+        b.bucket[i], b.accepted[i], b.flows[i], b.packets[i], b.bytes[i], b.tcpFlags[i], b.firstSeen[i], b.lastSeen[i],
+        b.srcIdentity ? b.names[b.srcIdentity[i]] : '', b.dstIdentity ? b.names[b.dstIdentity[i]] : '');
       if (++n === INSERT_BATCH) {
         this.insertAggMany.run(params);
         params.length = 0;
         n = 0;
       }
     }
-    for (let i = 0; i < n; i++) this.insertAgg.run(params.slice(i * 15, i * 15 + 15));
+    for (let i = 0; i < n; i++) this.insertAgg.run(params.slice(i * 17, i * 17 + 17));
+    if (b.dns?.length) {
+      const ins = this.db.prepare('INSERT INTO dns_names (input_id, ip, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)');
+      for (const d of b.dns) ins.run(this.inputId, d.ip, d.name, Math.floor(d.first), Math.ceil(d.last));
+    }
   }
 
   /** `sha256` replaces the placeholder when the content hash was computed while the input was being read. */
@@ -198,6 +256,42 @@ export class InputWriter {
     if (this.closed) return;
     this.db.exec('ROLLBACK');
     this.closed = true;
+  }
+}
+
+/** Writes of one live collection; each call is one transaction. */
+export class CollectionWriter {
+  private readonly insertSnap: Database.Statement;
+  private readonly insertObj: Database.Statement;
+
+  constructor(private readonly db: Database.Database, readonly inputId: number) {
+    this.insertSnap = db.prepare('INSERT INTO snapshots (input_id, taken_at, event, kinds_json) VALUES (?, ?, ?, ?)');
+    this.insertObj = db.prepare('INSERT INTO k8s_objects (snapshot_id, kind, namespace, name, uid, json) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  /** A complete listing of `kinds` taken at `takenAt`: evidence that objects of those kinds it lacks are gone. */
+  addListing(takenAt: number, kinds: readonly string[], objects: readonly K8sObject[]): void {
+    this.db.transaction(() => {
+      const snapId = Number(this.insertSnap.run(this.inputId, takenAt, null, JSON.stringify([...kinds].sort())).lastInsertRowid);
+      for (const o of objects) this.addObject(snapId, o);
+    })();
+  }
+
+  /** Watch events, each a one-object snapshot marked with its type. */
+  addEvents(events: readonly WatchEventRecord[]): void {
+    if (events.length === 0) return;
+    this.db.transaction(() => {
+      for (const e of events) this.addObject(Number(this.insertSnap.run(this.inputId, e.at, e.type, null).lastInsertRowid), e.object);
+    })();
+  }
+
+  finish(counts: ReadCounts, issues: InputIssue[], complete: boolean): void {
+    this.db.prepare('UPDATE inputs SET records_read = ?, skipped_json = ?, issues_json = ?, complete = ? WHERE id = ?')
+      .run(counts.read, JSON.stringify(counts.skipped), JSON.stringify(issues.slice(0, 100)), complete ? 1 : 0, this.inputId);
+  }
+
+  private addObject(snapId: number, o: K8sObject): void {
+    this.insertObj.run(snapId, o.kind, o.metadata.namespace ?? '', o.metadata.name, o.metadata.uid ?? null, JSON.stringify(o));
   }
 }
 

@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { connlistFromObjects, type ConnLine } from '../analyzer/policy/connlist.js';
 import type { K8sObject } from '../model/index.js';
 import { Store } from '../store/store.js';
@@ -12,6 +11,7 @@ import { loadIdentity, policyEngine } from '../ui/pipeline.js';
 import { mergePolicies } from '../ui/policy-input.js';
 import { proposePolicies, prove, type Proposal } from '../ui/policies.js';
 import { cli, hasShared, ingestAndGraph, readJson, ROOT, SHARED, type EdgeSpec } from './helpers/scenario.js';
+import { crdValidator, k8sNetworkPolicyValidator } from './helpers/schemas.js';
 
 const SCENARIO = join(ROOT, 'fixtures', 'online-boutique');
 const NPGUARD = 'np-guard-cluster-topology-analyzer/tests/onlineboutique/expected_netpol_output.yaml';
@@ -129,7 +129,7 @@ describe('policies: Online Boutique', () => {
     expect(dns.ports).toEqual([{ port: 53, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }]);
   });
 
-  it('CLI: writes DIR and prints the summary; istio/linkerd targets are a usage error', () => {
+  it('CLI: writes DIR and prints the summary; unknown targets are a usage error', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'segmap-policies-')), 'out');
     const r = cli(db, 'policies', '--out', out, '--default-deny');
     expect(r.code).toBe(0);
@@ -138,9 +138,6 @@ describe('policies: Online Boutique', () => {
     expect(readdirSync(out).sort()).toEqual(['README.md', 'ROLLOUT.md', 'boutique', 'plan.json']);
     expect(readFileSync(join(out, 'boutique', 'frontend.k8s.yaml'), 'utf8')).toBe(proposal.manifests.find((m) => m.path === 'boutique/frontend.k8s.yaml')!.yaml);
     expect(JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')).namespaces[0].namespace).toBe('boutique');
-    const istio = cli(db, 'policies', '--out', out, '--target', 'k8s,istio');
-    expect(istio.code).toBe(2);
-    expect(istio.err).toMatch(/later/);
     expect(cli(db, 'policies', '--out', out, '--target', 'calico').code).toBe(2);
   });
 });
@@ -175,26 +172,9 @@ describe.skipIf(!hasShared(NPGUARD))('policies: compared with np-guard\'s synthe
   });
 });
 
-/** ajv over the official schemas: OpenAPI's `int-or-string` and Kubernetes' `x-kubernetes-*` extensions aside. */
 let compiled: { k8s: ValidateFunction; cilium: ValidateFunction } | undefined;
 function validators(): { k8s: ValidateFunction; cilium: ValidateFunction } {
-  if (compiled) return compiled;
-  // Kubernetes schemas carry Go regular expressions: `\\PC` is `\\P{C}` to JavaScript.
-  const regExp = Object.assign((pattern: string, flags: string) => new RegExp(pattern.replace(/\\([pP])([A-Z])/g, '\\$1{$2}'), flags), { code: 'RegExp' });
-  const ajv = new Ajv({ strict: false, allErrors: true, code: { regExp } });
-  addFormats.default(ajv);
-  ajv.addFormat('int-or-string', true);
-  ajv.addFormat('idn-hostname', true);
-  ajv.addFormat('cidr', (s: string) => /^[\d.]+\/\d{1,2}$|^[\da-f:]+\/\d{1,3}$/i.test(s));
-  const doc = JSON.parse(readFileSync(join(SHARED, K8S_SCHEMA), 'utf8'));
-  ajv.addSchema({ $id: 'k8s-networking', components: doc.components });
-  const crd = parseAllDocuments(readFileSync(join(SHARED, CILIUM_CRD), 'utf8')).map((d) => d.toJS()).find((d) => d?.kind === 'CustomResourceDefinition');
-  const strip = (v: unknown): unknown => (Array.isArray(v) ? v.map(strip) : v && typeof v === 'object'
-    ? Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith('x-kubernetes-')).map(([k, x]) => [k, strip(x)])) : v);
-  return compiled = {
-    k8s: ajv.getSchema('k8s-networking#/components/schemas/io.k8s.api.networking.v1.NetworkPolicy')!,
-    cilium: ajv.compile(strip(crd.spec.versions.find((v: { name: string }) => v.name === 'v2').schema.openAPIV3Schema) as object),
-  };
+  return compiled ??= { k8s: k8sNetworkPolicyValidator(K8S_SCHEMA), cilium: crdValidator(CILIUM_CRD, 'v2') };
 }
 
 describe.skipIf(!hasShared(K8S_SCHEMA) || !hasShared(CILIUM_CRD))('policies: manifests validate against the official schemas (../shared)', () => {

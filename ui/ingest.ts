@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FlowWorkerData, FlowWorkerMessage } from '../collector/flow-worker.js';
-import { readHead, readText } from '../collector/lines.js';
+import { readHead, readHeadBytes, readText } from '../collector/lines.js';
 import { readFlowFile, type FlowReadOptions, type FlowReadResult } from '../collector/read-flows.js';
-import { detectSource } from '../collector/registry.js';
+import { detectSource, sourceByFormat } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource } from '../collector/source.js';
 import { k8sTime, STORED_KINDS, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
 import type { Store } from '../store/store.js';
@@ -35,6 +35,8 @@ export interface IngestOptions {
   onReport?: (r: IngestReport) => void;
   /** Flow files at least this large are parsed in a worker thread (default PARALLEL_MIN_BYTES). */
   parallelMinBytes?: number;
+  /** Read every file as this format (`ingest --format`) instead of detecting it; an unknown name throws. */
+  format?: string;
 }
 
 /** Files under the given paths, directories walked recursively in name order; dot-files skipped. */
@@ -80,7 +82,8 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
   // Small inputs are hashed before reading. Large flow files are hashed while a worker parses them: the hash is done
   // long before the parse, and a duplicate stops the worker then.
   const hashing = sha256File(path);
-  const source = detectSource(await readHead(path), path);
+  const source = opts.format ? sourceByFormat(opts.format) : detectSource(await readHead(path), path, await readHeadBytes(path));
+  if (opts.format && !source) throw new Error(`unknown format ${opts.format}`);
   const worker = source?.kind === 'flows' && size >= (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES) ? flowWorkerUrl() : undefined;
   if (!worker) {
     const seen = store.findInput(await hashing);
@@ -113,6 +116,7 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
     }
     ctx.counts.read = result.counts.read;
     Object.assign(ctx.counts.skipped, result.counts.skipped);
+    if (result.counts.notes) ctx.counts.notes = result.counts.notes;
     ctx.issues.push(...result.issues);
     writer.commit(ctx.counts, ctx.issues, result.complete, await hashing);
     return report(result.complete ? 'ingested' : 'partial', source.format, written);

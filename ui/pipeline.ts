@@ -7,6 +7,7 @@ import { podPeer, policyFindings } from '../analyzer/findings.js';
 import { buildGraph } from '../analyzer/graph.js';
 import { buildIdentity, type IdentityIndex } from '../analyzer/identity.js';
 import { PolicyEngine } from '../analyzer/policy/engine.js';
+import { auditServiceAccounts, type SaAuditResult } from '../analyzer/sa-audit.js';
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
 import type { PodPeer } from '../analyzer/policy/types.js';
 import type { Finding, Graph, K8sObject } from '../model/index.js';
@@ -15,10 +16,15 @@ import { POLICY_KINDS } from './policy-input.js';
 
 export interface AnalysisOptions extends TimeWindow {
   namespace?: string;
+  /** Epoch seconds; default the clock (the service-account audit judges token age against it). */
+  now?: number;
 }
 
 export function loadIdentity(store: Store): IdentityIndex {
-  return buildIdentity(store.snapshots());
+  const identity = buildIdentity(store.snapshots());
+  // DNS answers seen in the inputs name External peers.
+  identity.setDnsNames(store.dnsNames());
+  return identity;
 }
 
 export function analyzeGraph(store: Store, opts: AnalysisOptions = {}, identity: IdentityIndex = loadIdentity(store)): Graph {
@@ -39,7 +45,18 @@ export function analyzeFindings(store: Store, opts: AnalysisOptions = {}): { fin
   const identity = loadIdentity(store);
   const graph = analyzeGraph(store, opts, identity);
   const { engine, problems } = policyEngine(identity.current);
-  return { findings: policyFindings(identity, graph, engine), problems };
+  // Service-account findings (identity, tokens, RBAC, audit logs) follow the policy findings.
+  const accounts = auditServiceAccounts(identity, graph, store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
+  const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
+  // Most severe first across both passes; the sort is stable, so each pass keeps its own order within a severity.
+  const findings = [...policyFindings(identity, graph, engine), ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return { findings, problems };
+}
+
+/** `segmap sa-audit`: per service account, its workloads, tokens, API use, grants and findings. */
+export function analyzeServiceAccounts(store: Store, opts: AnalysisOptions = {}, identity: IdentityIndex = loadIdentity(store)): SaAuditResult {
+  const graph = analyzeGraph(store, opts, identity);
+  return auditServiceAccounts(identity, graph, store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
 }
 
 /** One pod per workload (its newest running one), as the policy engine sees it. */

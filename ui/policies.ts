@@ -6,6 +6,10 @@
 import { ciliumDefaultDeny, ciliumPolicy } from '../analyzer/emit/cilium.js';
 import { defaultDenyPolicy, networkPolicy } from '../analyzer/emit/networkpolicy.js';
 import { rolloutMarkdown, rolloutPlan, type RolloutPlan } from '../analyzer/emit/plan.js';
+import { istioAuthorizationPolicy, istioPeerAuthentication } from '../analyzer/emit/istio.js';
+import { linkerdPolicies } from '../analyzer/emit/linkerd.js';
+import type { MeshOptions } from '../analyzer/emit/mesh.js';
+import { meshReadme } from '../analyzer/emit/mesh-readme.js';
 import { outputReadme } from '../analyzer/emit/readme.js';
 import { manifestNames, type Emitted } from '../analyzer/emit/yaml.js';
 import { podPeer } from '../analyzer/findings.js';
@@ -16,18 +20,25 @@ import type { PolicyEngine } from '../analyzer/policy/engine.js';
 import { ALL_IPV4 } from '../analyzer/policy/ipv4.js';
 import type { Direction, NpPeerSelector, Peer, PodPeer } from '../analyzer/policy/types.js';
 import { replay, type DeniedEdge } from '../analyzer/replay.js';
-import type { IntentSet, K8sObject } from '../model/index.js';
+import { sharedAccounts } from '../analyzer/sa-audit.js';
+import { endpointId, type Graph, type IntentSet, type K8sObject } from '../model/index.js';
 import type { Store } from '../store/store.js';
 import { analyzeGraph, loadIdentity, policyEngine, type AnalysisOptions } from './pipeline.js';
 import { mergePolicies } from './policy-input.js';
 
 
-export const POLICY_TARGETS = ['k8s', 'cilium'] as const;
+export const POLICY_TARGETS = ['k8s', 'cilium', 'istio', 'linkerd'] as const;
 export type PolicyTarget = (typeof POLICY_TARGETS)[number];
+/** What `policies` writes unless told otherwise. */
+export const DEFAULT_TARGETS: readonly PolicyTarget[] = ['k8s', 'cilium'];
 
 export interface ProposeOptions extends AnalysisOptions {
-  /** Default: both. */
+  /** Default: DEFAULT_TARGETS. */
   targets?: readonly PolicyTarget[];
+  /** Istio / Linkerd: the mesh trust domain (default `cluster.local`). */
+  trustDomain?: string;
+  /** Istio: AuthorizationPolicies marked `istio.io/dry-run`. */
+  istioDryRun?: boolean;
   /** Also a default-deny per namespace (DNS kept open for every pod). */
   defaultDeny?: boolean;
 }
@@ -78,12 +89,13 @@ export interface Proposal {
 const SAME_NODE_BLIND_FORMATS = ['aws-vpc', 'gcp-vpc', 'azure-flow'];
 
 export function proposePolicies(store: Store, opts: ProposeOptions = {}): Proposal {
-  const targets = opts.targets ?? POLICY_TARGETS;
+  const targets = opts.targets ?? DEFAULT_TARGETS;
   const identity = loadIdentity(store);
   const graph = analyzeGraph(store, opts, identity);
   const sameNodeBlind = store.inputs().some((i) => SAME_NODE_BLIND_FORMATS.includes(i.format));
   const intents = buildIntents(identity, graph, { namespace: opts.namespace, sameNodeBlind });
-  const { manifests, netpols } = emitAll(intents, targets, opts.defaultDeny ?? false);
+  const mesh: MeshOptions = { trustDomain: opts.trustDomain, dryRun: opts.istioDryRun, accounts: new Map(identity.workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount])) };
+  const { manifests, netpols } = emitAll(intents, targets, opts.defaultDeny ?? false, mesh);
 
   // Prove the emitted objects (their YAML text round-trips to them; the emitters' tests hold that), on top of the
   // cluster's own policies, as they will be in force once applied.
@@ -99,7 +111,7 @@ export function proposePolicies(store: Store, opts: ProposeOptions = {}): Propos
   const readme = outputReadme({
     targets, defaultDeny: opts.defaultDeny ?? false, window: intents.window, files: manifests.map((m) => m.path),
     proof: { replayedFlows: proof.replayedFlows, deniedFlows: proof.deniedFlows, unknownFlows: proof.unknownFlows }, surface,
-  });
+  }) + (targets.includes('istio') || targets.includes('linkerd') ? meshSection(intents, targets, mesh, identity, graph) : '');
   return {
     manifests, proof, surface, plan, readme, rollout: rolloutMarkdown(plan), intents,
     problems: [...new Set([...before.problems, ...after.problems])],
@@ -107,7 +119,9 @@ export function proposePolicies(store: Store, opts: ProposeOptions = {}): Propos
 }
 
 /** One manifest per workload and target, then the namespaces' default-denies (sorted by path); and the NetworkPolicies. */
-export function emitAll(intents: IntentSet, targets: readonly PolicyTarget[], defaultDeny: boolean): { manifests: GeneratedManifest[]; netpols: K8sObject[] } {
+export function emitAll(
+  intents: IntentSet, targets: readonly PolicyTarget[], defaultDeny: boolean, mesh: MeshOptions = { accounts: new Map() },
+): { manifests: GeneratedManifest[]; netpols: K8sObject[] } {
   const names = manifestNames(intents.workloads);
   const out: GeneratedManifest[] = [];
   const netpols: K8sObject[] = [];
@@ -119,6 +133,16 @@ export function emitAll(intents: IntentSet, targets: readonly PolicyTarget[], de
     const base = names.get(w.id)!;
     if (targets.includes('k8s')) add(w.namespace, w.id, base, 'k8s', networkPolicy(w, base, intents));
     if (targets.includes('cilium')) add(w.namespace, w.id, base, 'cilium', ciliumPolicy(w, base, intents));
+    const istio = targets.includes('istio') ? istioAuthorizationPolicy(w, base, mesh) : undefined;
+    if (istio) add(w.namespace, w.id, base, 'istio', istio);
+    const linkerd = targets.includes('linkerd') ? linkerdPolicies(w, base, mesh) : undefined;
+    if (linkerd) add(w.namespace, w.id, base, 'linkerd', { object: linkerd.objects[0], yaml: linkerd.yaml });
+  }
+  if (targets.includes('istio')) {
+    for (const { namespace } of intents.namespaces) {
+      add(namespace, `${namespace}/*`, 'mtls-permissive', 'istio', istioPeerAuthentication(namespace, 'PERMISSIVE'));
+      add(namespace, `${namespace}/*`, 'mtls-strict', 'istio', istioPeerAuthentication(namespace, 'STRICT'));
+    }
   }
   if (defaultDeny) {
     for (const { namespace } of intents.namespaces) {
@@ -226,4 +250,17 @@ function egressCandidates(engine: PolicyEngine, src: PodPeer, index: PodIndex): 
     }
   }
   return [...out];
+}
+
+/** README section for the mesh targets: who is not admitted, shared service accounts, workloads left out. */
+function meshSection(intents: IntentSet, targets: readonly PolicyTarget[], mesh: MeshOptions, identity: IdentityIndex, graph: Graph): string {
+  const byAccount = new Map<string, { namespace: string; name: string; workloads: { id: string }[] }>();
+  for (const w of identity.workloads) {
+    const k = `${w.endpoint.namespace}/${w.serviceAccount}`;
+    (byAccount.get(k) ?? byAccount.set(k, { namespace: w.endpoint.namespace, name: w.serviceAccount, workloads: [] }).get(k)!).workloads.push({ id: endpointId(w.endpoint) });
+  }
+  const scope = new Set(intents.namespaces.map((n) => n.namespace));
+  const shared = sharedAccounts([...byAccount.values()].filter((a) => scope.has(a.namespace)), graph.edges);
+  const skipped = targets.includes('istio') ? intents.workloads.filter((w) => !istioAuthorizationPolicy(w, 'x', mesh)).map((w) => w.id) : [];
+  return `\n${meshReadme(intents, targets, mesh, shared, skipped)}`;
 }

@@ -16,7 +16,7 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('segmap')
@@ -25,13 +25,13 @@ export function buildProgram(): Command {
     .option('--db <file>', 'SQLite database file', './segmap.db')
     .showHelpAfterError()
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv);
   return program;
 }
 
 /** The one place where errors become exit codes: 0 ok, 1 bad input or failed check, 2 usage. */
 export async function runCli(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { formatIssue, totalSkipped } from '../../../model/index.js';
+import { SOURCES } from '../../../collector/registry.js';
 import { Store } from '../../../store/store.js';
 import { ingestPaths, type IngestReport } from '../../ingest.js';
 import { dbPath } from '../db.js';
-import { InputError } from '../errors.js';
+import { InputError, UsageError } from '../errors.js';
 import { parseTime } from '../time.js';
 
 const MAX_ISSUES_SHOWN = 5;
@@ -15,13 +16,18 @@ export function registerIngest(program: Command): void {
     .argument('<path...>', 'files or directories')
     .option('--at <time>', 'snapshot time for cluster dumps (default: newest timestamp inside the dump)')
     .option('-q, --quiet', 'only the summary line')
-    .action(async (paths: string[], opts: { at?: string; quiet?: boolean }, cmd: Command) => {
+    .option('--format <name>', `read every file as this format instead of detecting it (${SOURCES.map((s) => s.format).join(', ')})`)
+    .action(async (paths: string[], opts: { at?: string; quiet?: boolean; format?: string }, cmd: Command) => {
+      if (opts.format && !SOURCES.some((s) => s.format === opts.format)) {
+        throw new UsageError(`--format: unknown format ${opts.format} (one of ${SOURCES.map((s) => s.format).join(', ')})`);
+      }
       const store = Store.open(dbPath(cmd));
       const t0 = performance.now();
       let reports: IngestReport[];
       try {
         reports = await ingestPaths(store, paths, {
           snapshotAt: opts.at ? parseTime(opts.at, '--at') : undefined,
+          format: opts.format,
           onProgress: (p, n) => { if (!opts.quiet) process.stderr.write(`  ${p}: ${n.toLocaleString('en-US')} lines…\n`); },
           onReport: (r) => { if (!opts.quiet) process.stderr.write(describe(r)); },
         });
@@ -49,7 +55,8 @@ export function registerIngest(program: Command): void {
 function describe(r: IngestReport): string {
   const skipped = Object.entries(r.counts.skipped).map(([k, v]) => `${k}=${v}`).join(' ');
   let s = `${r.status} ${r.path}${r.format ? ` (${r.format})` : ''}`;
-  if (r.status !== 'unchanged' && r.status !== 'unrecognized') s += `: ${r.counts.read} records${skipped ? `, skipped ${skipped}` : ''}, ${r.written} rows in ${r.seconds.toFixed(2)} s`;
+  const notes = Object.entries(r.counts.notes ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+  if (r.status !== 'unchanged' && r.status !== 'unrecognized') s += `: ${r.counts.read} records${skipped ? `, skipped ${skipped}` : ''}${notes ? `, ${notes}` : ''}, ${r.written} rows in ${r.seconds.toFixed(2)} s`;
   if (r.error) s += `: ${r.error}`;
   s += '\n';
   for (const i of r.issues.slice(0, MAX_ISSUES_SHOWN)) s += `  ${formatIssue(i)}\n`;

@@ -9,25 +9,25 @@ import { UsageError } from '../errors.js';
 import { parseTime } from '../time.js';
 import { describeDecider } from './simulate.js';
 
-const LATER_TARGETS = ['istio', 'linkerd'];
-
-interface PoliciesOpts { out: string; target: string; defaultDeny?: boolean; since?: string; until?: string; namespace?: string }
+interface PoliciesOpts {
+  out: string; target: string; defaultDeny?: boolean; since?: string; until?: string; namespace?: string; trustDomain: string; istioDryRun?: boolean;
+}
 
 export function parseTargets(text: string): PolicyTarget[] {
   const targets = [...new Set(text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))];
-  const later = targets.filter((t) => LATER_TARGETS.includes(t));
-  if (later.length) throw new UsageError(`--target ${later.join(',')}: mTLS authorization policies (Istio, Linkerd) are not generated yet; they come with a later release. Use k8s and/or cilium`);
   const unknown = targets.filter((t) => !(POLICY_TARGETS as readonly string[]).includes(t));
-  if (unknown.length || targets.length === 0) throw new UsageError(`--target: unknown target ${unknown.join(',') || '(none)'} (use k8s, cilium or both: k8s,cilium)`);
+  if (unknown.length || targets.length === 0) throw new UsageError(`--target: unknown target ${unknown.join(',') || '(none)'} (use any of k8s, cilium, istio, linkerd, comma-separated)`);
   return targets as PolicyTarget[];
 }
 
 export function registerPolicies(program: Command): void {
   program
     .command('policies')
-    .description('propose least-privilege NetworkPolicy / CiliumNetworkPolicy from observed traffic, proven by replay, with a rollout plan')
+    .description('propose least-privilege NetworkPolicy / CiliumNetworkPolicy / Istio / Linkerd policy from observed traffic, proven by replay, with a rollout plan')
     .requiredOption('--out <dir>', 'output directory: <ns>/<workload>.<target>.yaml, README.md, ROLLOUT.md, plan.json')
-    .option('--target <targets>', 'k8s, cilium or both (istio, linkerd: later)', 'k8s,cilium')
+    .option('--target <targets>', 'comma-separated: k8s, cilium, istio, linkerd', 'k8s,cilium')
+    .option('--trust-domain <domain>', 'istio, linkerd: the mesh trust domain of the principals', 'cluster.local')
+    .option('--istio-dry-run', 'istio: mark AuthorizationPolicies istio.io/dry-run (logged, not enforced)')
     .option('--default-deny', 'also a default-deny per namespace (DNS stays open)')
     .option('--since <time>', 'only traffic at or after this time')
     .option('--until <time>', 'only traffic before this time')
@@ -39,7 +39,7 @@ export function registerPolicies(program: Command): void {
       const store = openExisting(cmd);
       let p: Proposal;
       try {
-        p = proposePolicies(store, { ...window, namespace: opts.namespace, targets, defaultDeny: opts.defaultDeny });
+        p = proposePolicies(store, { ...window, namespace: opts.namespace, targets, defaultDeny: opts.defaultDeny, trustDomain: opts.trustDomain, istioDryRun: opts.istioDryRun });
       } finally {
         store.close();
       }
@@ -72,7 +72,7 @@ function writeProposal(dir: string, p: Proposal): void {
 function summary(dir: string, p: Proposal): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const namespaces = new Set(p.manifests.map((m) => m.namespace));
-  const byTarget = POLICY_TARGETS.map((t) => `${p.manifests.filter((m) => m.target === t).length} ${t}`).join(', ');
+  const byTarget = POLICY_TARGETS.filter((t) => p.manifests.some((m) => m.target === t) || t === 'k8s' || t === 'cilium').map((t) => `${p.manifests.filter((m) => m.target === t).length} ${t}`).join(', ');
   const { before, after } = p.surface;
   return [
     `segmap policies: ${p.intents.workloads.length} workloads in ${plural(namespaces.size, 'namespace')} → ${p.manifests.length} manifests (${byTarget}) in ${dir}`,

@@ -1,0 +1,32 @@
+/** The "mTLS" section of an output directory's README.md, when Istio or Linkerd manifests were generated. */
+import type { Finding } from '../../model/index.js';
+import type { IntentSet } from './types.js';
+import { meshPlan, trustDomainOf, type MeshOptions } from './mesh.js';
+
+export function meshReadme(intents: IntentSet, targets: readonly string[], opts: MeshOptions, shared: readonly Finding[], skipped: readonly string[]): string {
+  const unnamed = intents.workloads.flatMap((w) => meshPlan(w, opts).unnamed.map((u) => `- ${w.id} ← ${u}`));
+  const lines = [
+    '## mTLS (Istio / Linkerd)',
+    '',
+    `Targets: ${targets.filter((t) => t === 'istio' || t === 'linkerd').join(', ')}; trust domain \`${trustDomainOf(opts)}\`.`,
+    'Clients are allowed by identity: Istio principals `<trust-domain>/ns/<ns>/sa/<sa>`, Linkerd identities',
+    '`<sa>.<ns>.serviceaccount.identity.linkerd.<trust-domain>`, on exactly the ports they were observed using.',
+    ...(targets.includes('istio') ? ['', 'Istio: apply each namespace\'s `mtls-permissive.istio.yaml` first, then the workloads\' AuthorizationPolicies,',
+      'and only when no plaintext client is left, `mtls-strict.istio.yaml` (same object name: it replaces the permissive one).'] : []),
+    ...(targets.includes('linkerd') ? ['', 'Linkerd: every `Server` denies what its AuthorizationPolicy does not admit; workloads without an observed TCP',
+      'caller get no Server (consider the namespace annotation `config.linkerd.io/default-inbound-policy: deny`).'] : []),
+    '',
+    '### Observed clients NOT admitted (no mesh identity names them)',
+    '',
+    ...(unnamed.length > 0 ? unnamed : ['None.']),
+    '',
+    '### Service accounts shared by workloads with different needs',
+    '',
+    'Identity-based policy cannot tell these workloads apart: a grant to one is a grant to all (SHARED_SERVICE_ACCOUNT).',
+    '',
+    ...(shared.length > 0 ? shared.map((f) => `- ${f.subject.kind === 'ServiceAccount' ? `${f.subject.namespace}/${f.subject.name}` : ''}: ${((f.evidence.workloads as { id: string }[]) ?? []).map((w) => w.id).join(', ')}`) : ['None.']),
+    '',
+    ...(skipped.length > 0 ? ['### Not generated', '', 'Istio selectors take labels only; these workloads have no label-only selector:', '', ...skipped.map((s) => `- ${s}`), ''] : []),
+  ];
+  return lines.join('\n');
+}

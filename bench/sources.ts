@@ -1,0 +1,128 @@
+/**
+ * Parse throughput per flow format on generated inputs, one core, records straight into the aggregator (what ingest
+ * does per file). Targets: Hubble JSON ≥ 150k records/s, pcap ≥ 300k packets/s.
+ */
+import { FlowAggregator } from '../collector/aggregate.js';
+import { hubble } from '../collector/hubble.js';
+import { pcap } from '../collector/pcap.js';
+import { newReadContext } from '../collector/source.js';
+import { zeek } from '../collector/zeek.js';
+
+function hubbleLines(n: number): string[] {
+  const ep = (i: number, app: string) => ({
+    ID: 100 + i, identity: 20000 + i, namespace: 'shop',
+    labels: [`k8s:app=${app}`, 'k8s:io.cilium.k8s.policy.cluster=default', `k8s:io.cilium.k8s.policy.serviceaccount=${app}`, 'k8s:io.kubernetes.pod.namespace=shop'],
+    pod_name: `${app}-7d9f8b6c5d-x${(i % 10)}x4z`,
+  });
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const reply = i % 2 === 1;
+    const a = ep(i % 20, `svc${i % 20}`);
+    const b = ep((i + 7) % 20, `svc${(i + 7) % 20}`);
+    out.push(JSON.stringify({
+      flow: {
+        time: new Date(Date.UTC(2025, 0, 1) + i * 3).toISOString(), verdict: 'FORWARDED',
+        ethernet: { source: '46:e5:ea:1f:95:ff', destination: 'd6:ec:b0:4a:ff:46' },
+        IP: { source: `10.0.${i % 20}.${i % 200}`, destination: `10.0.${(i + 7) % 20}.9`, ipVersion: 'IPv4' },
+        l4: { TCP: { source_port: reply ? 8080 : 40000 + (i % 20000), destination_port: reply ? 40000 + (i % 20000) : 8080, flags: { ACK: true, PSH: true } } },
+        source: reply ? b : a, destination: reply ? a : b, Type: 'L3_L4', node_name: `node-${i % 4}`, is_reply: reply,
+        event_type: { type: 4 }, traffic_direction: 'EGRESS', trace_observation_point: 'TO_STACK', Summary: 'TCP Flags: ACK, PSH',
+      },
+      node_name: `node-${i % 4}`, time: new Date(Date.UTC(2025, 0, 1) + i * 3).toISOString(),
+    }));
+  }
+  return out;
+}
+
+/** A classic pcap of Ethernet/IPv4/TCP frames (74 bytes each), one SYN per connection then data both ways. */
+function pcapFile(n: number): Buffer {
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16);
+  hdr.writeUInt32LE(1, 20);
+  const rec = 16 + 74;
+  const buf = Buffer.alloc(24 + n * rec);
+  hdr.copy(buf, 0);
+  for (let i = 0; i < n; i++) {
+    const o = 24 + i * rec;
+    const conn = i >> 4;
+    const back = (i & 1) === 1;
+    buf.writeUInt32LE(1735689600 + (i >> 12), o);
+    buf.writeUInt32LE((i * 37) % 1000000, o + 4);
+    buf.writeUInt32LE(74, o + 8);
+    buf.writeUInt32LE(74, o + 12);
+    const f = o + 16;
+    buf.writeUInt16BE(0x0800, f + 12);
+    const ip = f + 14;
+    buf[ip] = 0x45;
+    buf.writeUInt16BE(60, ip + 2);
+    buf[ip + 8] = 64;
+    buf[ip + 9] = 6;
+    const client = [10, 1, (conn >> 8) & 255, conn & 255];
+    const server = [10, 2, 0, conn % 50];
+    Buffer.from(back ? server : client).copy(buf, ip + 12);
+    Buffer.from(back ? client : server).copy(buf, ip + 16);
+    const tcp = ip + 20;
+    const cport = 32768 + (conn % 20000);
+    buf.writeUInt16BE(back ? 443 : cport, tcp);
+    buf.writeUInt16BE(back ? cport : 443, tcp + 2);
+    buf[tcp + 12] = 0xa0;
+    buf[tcp + 13] = (i & 15) === 0 ? 0x02 : (i & 15) === 1 ? 0x12 : 0x18;
+  }
+  return buf;
+}
+
+function zeekLines(n: number): string[] {
+  const out = ['#separator \\x09', '#path\tconn',
+    '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents'];
+  for (let i = 0; i < n; i++) {
+    out.push([1735689600 + i / 100, `C${i}`, `10.1.${(i >> 8) & 255}.${i & 255}`, 40000 + (i % 20000), `10.2.0.${i % 50}`, 443, 'tcp', 'ssl', '0.5', 500, 4000, 'SF', 'T', 'T', 0, 'ShADadFf', 8, 900, 7, 4400, '-'].join('\t'));
+  }
+  return out;
+}
+
+function rate(n: number, ms: number): string {
+  return `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
+}
+
+function timeLines(source: typeof hubble, lines: string[]): number {
+  const ctx = newReadContext('bench');
+  const agg = new FlowAggregator(() => {}, {});
+  ctx.dns = (d) => agg.addDns(d);
+  const t0 = performance.now();
+  const h = source.open(ctx, (r) => agg.add(r));
+  for (let i = 0; i < lines.length; i++) h.line(lines[i], i + 1);
+  h.end?.();
+  agg.drain();
+  return performance.now() - t0;
+}
+
+export async function benchSources(): Promise<{ label: string; value: string }[]> {
+  const out: { label: string; value: string }[] = [];
+  const hl = hubbleLines(200_000);
+  timeLines(hubble, hl.slice(0, 20_000));
+  out.push({ label: 'Hubble JSON parse+aggregate (records)', value: rate(hl.length, timeLines(hubble, hl)) });
+  const zl = zeekLines(300_000);
+  timeLines(zeek, zl.slice(0, 20_000));
+  out.push({ label: 'Zeek conn.log TSV parse+aggregate (connections)', value: rate(zl.length - 3, timeLines(zeek, zl)) });
+  const n = 1_000_000;
+  const file = pcapFile(n);
+  const run = () => {
+    const ctx = newReadContext('bench.pcap');
+    const agg = new FlowAggregator(() => {}, {});
+    const h = pcap.openBinary!(ctx, (r) => agg.add(r));
+    const t0 = performance.now();
+    for (let o = 0; o < file.length; o += 1 << 20) h.chunk(file.subarray(o, Math.min(file.length, o + (1 << 20))));
+    h.end();
+    agg.drain();
+    return performance.now() - t0;
+  };
+  run();
+  out.push({ label: 'pcap decode+aggregate (packets)', value: rate(n, run()) });
+  for (const r of out) process.stdout.write(`${r.label.padEnd(50)} ${r.value}\n`);
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchSources();
