@@ -1,17 +1,15 @@
-import { AUDIT_AGGREGATE_API_VERSION, AUDIT_AGGREGATE_KIND, type AuditAggregate, type AuditOutcome } from '../model/audit.js';
-import type { K8sObject } from '../model/index.js';
-import type { ObjectSource, ReadContext } from './source.js';
+import type { AuditAggregate, AuditOutcome } from '../model/audit.js';
+import type { AuditSource, ReadContext } from './source.js';
 
 /**
  * Kubernetes API-server audit logs: `audit.k8s.io/v1` Event JSON lines (the log backend's format; an `EventList` or
  * a single pretty-printed Event is read too). Events are folded into aggregates per (user, verb, resource, namespace,
  * apiGroup, subresource, outcome) with first/last time; request and response bodies are never kept.
  *
- * An ObjectSource, so `ingest` needs no new path: each aggregate is handed on as a synthetic `AuditAggregate` object,
- * which the store files into its own table (migration 3), never among the cluster's objects.
+ * Its aggregates go to their own table (migration 4), never among the cluster's objects.
  */
-export const k8sAudit: ObjectSource = {
-  kind: 'objects',
+export const k8sAudit: AuditSource = {
+  kind: 'audit',
   format: 'k8s-audit',
   detect(head) {
     const t = head.trimStart();
@@ -37,7 +35,7 @@ export const k8sAudit: ObjectSource = {
         else folder.add(e, ctx, i + 1);
       }
     }
-    return folder.objects();
+    return folder.aggregates();
   },
 };
 
@@ -119,13 +117,9 @@ class AuditFolder {
     } else this.aggs.set(k, { ...key, count: 1, firstSeen: t, lastSeen: t });
   }
 
-  objects(): K8sObject[] {
+  aggregates(): AuditAggregate[] {
     for (const { key, t } of this.pending.values()) this.fold(key, t);
     this.pending.clear();
-    return [...this.aggs.values()].map((a, i) => ({
-      apiVersion: AUDIT_AGGREGATE_API_VERSION, kind: AUDIT_AGGREGATE_KIND,
-      metadata: { name: `audit-${i}`, creationTimestamp: new Date(a.lastSeen * 1000).toISOString() },
-      spec: a,
-    }));
+    return [...this.aggs.values()];
   }
 }

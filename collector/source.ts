@@ -1,3 +1,4 @@
+import type { AuditAggregate } from '../model/audit.js';
 import type { DnsEvidence, FlowRecord, InputIssue, K8sObject, ReadCounts } from '../model/index.js';
 
 /** What a source reports while it reads one input. Issues are located (`file:line: reason`) and counted per reason. */
@@ -48,7 +49,15 @@ export interface ObjectSource {
   read(text: string, ctx: ReadContext): K8sObject[];
 }
 
-export type Source = FlowSource | ObjectSource;
+/** API-server audit logs: folded into per-(user, verb, resource…) aggregates at read time; small enough to read whole. */
+export interface AuditSource {
+  kind: 'audit';
+  format: string;
+  detect(head: string, path: string): boolean;
+  read(text: string, ctx: ReadContext): AuditAggregate[];
+}
+
+export type Source = FlowSource | ObjectSource | AuditSource;
 
 export function newReadContext(file: string, sink?: (i: InputIssue) => void): ReadContext & { issues: InputIssue[] } {
   const issues: InputIssue[] = [];

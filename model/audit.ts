@@ -28,10 +28,6 @@ export interface AuditAggregate {
   lastSeen: number;
 }
 
-/** Kind of the synthetic object an audit log is read into (the store routes it to its own table). */
-export const AUDIT_AGGREGATE_KIND = 'AuditAggregate';
-export const AUDIT_AGGREGATE_API_VERSION = 'segmap.dev/v1';
-
 const SA_PREFIX = 'system:serviceaccount:';
 
 /** `system:serviceaccount:ns:name` → its namespace and name. */

@@ -30,13 +30,12 @@ export interface ContainerPort { name?: string; containerPort: number; protocol?
 /**
  * Kinds `segmap ingest` stores from cluster dumps. A Secret is stored as metadata and type only: the readers cut its
  * data before anything else sees it (the service-account audit needs legacy token Secrets' labels, never their data).
- * `AuditAggregate` is segmap's own: audit-log aggregates, which the store routes to their own table.
  */
 export const STORED_KINDS = [
   'Namespace', 'Node', 'Pod', 'Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob',
   'Service', 'EndpointSlice', 'Endpoints', 'ServiceAccount', 'NetworkPolicy', 'ReplicationController',
   'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy',
-  'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'Secret', 'AuditAggregate',
+  'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding', 'Secret',
 ] as const;
 export type StoredKind = (typeof STORED_KINDS)[number];
 

@@ -57,7 +57,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE snapshots ADD COLUMN event TEXT;
   ALTER TABLE snapshots ADD COLUMN kinds_json TEXT;
   `,
-  // Flow sources that know identities (Hubble) and DNS evidence (captures, Zeek dns.log, Hubble names). An identity
+  // 3: flow sources that know identities (Hubble) and DNS evidence (captures, Zeek dns.log, Hubble names). An identity
   // ('' when the source had none) decides attribution instead of the address; a DNS answer names an address for its
   // TTL window.
   `
@@ -72,8 +72,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dns_names_ip ON dns_names(ip);
   `,
-  // 3: API-server audit-log aggregates (collector/k8s-audit.ts). The reader hands them to ingest as synthetic
-  // `AuditAggregate` objects; this trigger files each into its own table instead of the cluster's objects.
+  // 4: API-server audit-log aggregates (collector/k8s-audit.ts), written by ingest into their own table.
   `
   CREATE TABLE audit_aggregates (
     input_id INTEGER NOT NULL REFERENCES inputs(id),
@@ -90,15 +89,5 @@ export const MIGRATIONS: readonly string[] = [
     last_seen INTEGER NOT NULL
   );
   CREATE INDEX audit_aggregates_user ON audit_aggregates(user);
-  CREATE TRIGGER audit_aggregates_route BEFORE INSERT ON k8s_objects WHEN NEW.kind = 'AuditAggregate'
-  BEGIN
-    INSERT INTO audit_aggregates (input_id, user, verb, api_group, resource, subresource, namespace, non_resource_url, outcome, count, first_seen, last_seen)
-    SELECT s.input_id, json_extract(NEW.json, '$.spec.user'), json_extract(NEW.json, '$.spec.verb'), json_extract(NEW.json, '$.spec.apiGroup'),
-           json_extract(NEW.json, '$.spec.resource'), json_extract(NEW.json, '$.spec.subresource'), json_extract(NEW.json, '$.spec.namespace'),
-           json_extract(NEW.json, '$.spec.nonResourceURL'), json_extract(NEW.json, '$.spec.outcome'), json_extract(NEW.json, '$.spec.count'),
-           json_extract(NEW.json, '$.spec.firstSeen'), json_extract(NEW.json, '$.spec.lastSeen')
-    FROM snapshots s WHERE s.id = NEW.snapshot_id;
-    SELECT RAISE(IGNORE);
-  END;
   `,
 ];

@@ -219,6 +219,14 @@ export class InputWriter {
     for (const o of objects) ins.run(snapId, o.kind, o.metadata.namespace ?? '', o.metadata.name, o.metadata.uid ?? null, JSON.stringify(o));
   }
 
+  addAuditAggregates(aggs: readonly AuditAggregate[]): void {
+    const ins = this.db.prepare(`INSERT INTO audit_aggregates (input_id, user, verb, api_group, resource, subresource, namespace, non_resource_url,
+      outcome, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const a of aggs) {
+      ins.run(this.inputId, a.user, a.verb, a.apiGroup, a.resource, a.subresource, a.namespace, a.nonResourceURL, a.outcome, a.count, a.firstSeen, a.lastSeen);
+    }
+  }
+
   addAggregates(aggs: readonly FlowAggregate[]): void {
     this.addBatch(batchFromAggregates(aggs));
   }

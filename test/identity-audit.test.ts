@@ -27,8 +27,8 @@ describe('k8s-audit reader', () => {
     const text = [ev({ stage: 'RequestReceived' }), ev({ stage: 'ResponseComplete', responseStatus: { code: 200 } }), ev({ auditID: 'a2', responseStatus: { code: 403 } }), 'not json'].join('\n');
     expect(detectSource(text, 'x.log')?.format).toBe('k8s-audit');
     const ctx = newReadContext('x.log');
-    const objs = k8sAudit.read(text, ctx);
-    expect(objs.map((o) => [o.spec.outcome, o.spec.count])).toEqual([['allowed', 1], ['denied', 1]]);
+    const aggs = k8sAudit.read(text, ctx);
+    expect(aggs.map((a) => [a.outcome, a.count])).toEqual([['allowed', 1], ['denied', 1]]);
     expect(ctx.issues.map((i) => `${i.line}:${i.reason}`)).toEqual(['4:bad-json']);
   });
 });

@@ -95,6 +95,12 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
   }
   const writer = store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
   try {
+    if (source.kind === 'audit') {
+      const aggs = source.read(await readText(path), ctx);
+      writer.addAuditAggregates(aggs);
+      writer.commit(ctx.counts, ctx.issues, true);
+      return report('ingested', source.format, aggs.length);
+    }
     if (source.kind === 'objects') {
       const written = await readObjects(source, path, ctx, writer, opts);
       writer.commit(ctx.counts, ctx.issues, true);
