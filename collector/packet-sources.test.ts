@@ -118,12 +118,41 @@ describe('pcap reader', () => {
     const h = pcap.openBinary!(ctx, (r) => records.push(r));
     const hdr = Buffer.alloc(24);
     hdr.writeUInt32LE(0xa1b2c3d4, 0);
+    hdr.writeUInt16LE(2, 4); // libpcap format 2.4
+    hdr.writeUInt16LE(4, 6);
     hdr.writeUInt32LE(101, 20);
     const rec = Buffer.alloc(16);
     rec.writeUInt32LE(0x7fffffff, 8);
     h.chunk(Buffer.concat([hdr, rec]));
     h.end();
     expect(ctx.issues.map((i) => [i.offset, i.reason])).toEqual([[24, 'bad-record-length']]);
+  });
+
+  it('reads microsecond captures through pcap-parser and nanosecond ones through its own reader, to the same records', () => {
+    // One UDP packet 10.0.0.1:40000 → 10.0.0.2:53 on a raw-IP link, written both ways.
+    const ip = Buffer.from('4500001c0001000040110000' + '0a000001' + '0a000002' + '9c400035000800000000'.slice(0, 16), 'hex');
+    const capture = (magic: number, sub: number) => {
+      const hdr = Buffer.alloc(24);
+      hdr.writeUInt32LE(magic, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6); hdr.writeUInt32LE(65535, 16); hdr.writeUInt32LE(101, 20);
+      const rec = Buffer.alloc(16);
+      rec.writeUInt32LE(1762000000, 0); rec.writeUInt32LE(sub, 4); rec.writeUInt32LE(ip.length, 8); rec.writeUInt32LE(ip.length, 12);
+      return Buffer.concat([hdr, rec, ip]);
+    };
+    const read = (buf: Buffer) => {
+      const ctx = newReadContext('x.pcap');
+      const records: FlowRecord[] = [];
+      const h = pcap.openBinary!(ctx, (r) => records.push(r));
+      h.chunk(buf.subarray(0, 30)); // split mid-record: both readers must carry the rest over
+      h.chunk(buf.subarray(30));
+      h.end();
+      return { records, issues: ctx.issues };
+    };
+    const micro = read(capture(0xa1b2c3d4, 500_000));
+    const nano = read(capture(0xa1b23c4d, 500_000_000));
+    expect(micro.issues).toEqual([]);
+    expect(micro.records).toHaveLength(1);
+    expect(micro.records[0]).toMatchObject({ srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: 40000, dstPort: 53, protocol: 17 });
+    expect(nano.records).toEqual(micro.records);
   });
 
   it('detects by magic, both byte orders and nanosecond pcaps; pcapng by its section header', () => {

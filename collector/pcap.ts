@@ -1,3 +1,4 @@
+import pcapParser, { type GlobalHeader, type Packet, type PacketHeader, type StreamLike } from 'pcap-parser';
 import { countSkip, TCP, type FlowRecord } from '../model/index.js';
 import type { ChunkHandler, FlowSource, ReadContext } from './source.js';
 
@@ -17,8 +18,9 @@ import type { ChunkHandler, FlowSource, ReadContext } from './source.js';
  * Reasons (ctx.issue, `offset` = byte offset in the decompressed capture): `bad-header`, `bad-record-length`,
  * `truncated-capture`, `unsupported-link-type`, `bad-packet` (an IP header that does not fit the frame).
  *
- * pcap-parser (in the dependencies) is not used: it cannot read nanosecond captures and hands frames over through
- * stream events, while the chunk contract here is synchronous.
+ * Classic microsecond captures are read by pcap-parser, fed chunk by chunk through a stand-in stream (it parses
+ * synchronously inside its 'data' handler). It cannot read nanosecond captures (magic a1b23c4d): those go through the
+ * small reader below.
  */
 
 const PCAP_MAGIC_US = 0xa1b2c3d4;
@@ -338,45 +340,90 @@ export const pcap: FlowSource = {
   },
   openBinary(ctx: ReadContext, emit: (r: FlowRecord) => void): ChunkHandler {
     const dec = new PacketDecoder(ctx, emit);
-    let header: { le: boolean; scale: number; linkType: number } | undefined;
-    let failed = false;
-    const cb = new ChunkBuffer((buf, off, abs) => {
-      if (failed) return 0;
-      if (!header) {
-        if (buf.length - off < 24) return 0;
-        const le = buf.readUInt32LE(off);
-        const be = buf.readUInt32BE(off);
-        const littleEndian = le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS;
-        if (!littleEndian && be !== PCAP_MAGIC_US && be !== PCAP_MAGIC_NS) {
-          failed = true;
-          ctx.issue({ offset: abs, reason: 'bad-header', detail: 'not a pcap file' });
-          return 0;
-        }
-        const magic = littleEndian ? le : be;
-        const linkType = (littleEndian ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0xffff;
-        header = { le: littleEndian, scale: magic === PCAP_MAGIC_NS ? 1e-9 : 1e-6, linkType };
-        return 24;
-      }
-      if (buf.length - off < 16) return 0;
-      const u32 = (o: number) => (header!.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-      const incl = u32(off + 8);
-      if (incl > MAX_RECORD) {
-        failed = true;
-        ctx.issue({ offset: abs, reason: 'bad-record-length', detail: `${incl} bytes captured` });
-        return 0;
-      }
-      if (buf.length - off < 16 + incl) return 0;
-      dec.frame(header.linkType, buf, off + 16, incl, u32(off) + u32(off + 4) * header.scale, abs);
-      return 16 + incl;
-    });
+    let reader: ChunkHandler | undefined;
     return {
-      chunk: (b) => cb.push(b),
+      chunk(b) {
+        // The magic number picks the reader: microsecond captures through pcap-parser, nanosecond ones through ours.
+        reader ??= b.length >= 4 && [b.readUInt32LE(0), b.readUInt32BE(0)].includes(PCAP_MAGIC_US) ? microsecondReader(ctx, dec) : ownReader(ctx, dec);
+        reader.chunk(b);
+      },
       end() {
-        dec.flush();
-        if (!failed && (cb.remaining > 0 || !header)) {
-          ctx.issue({ offset: cb.base, reason: 'truncated-capture', detail: `${cb.remaining} bytes after the last whole packet` });
-        }
+        (reader ?? ownReader(ctx, dec)).end();
       },
     };
   },
 };
+
+
+function ownReader(ctx: ReadContext, dec: PacketDecoder): ChunkHandler {
+  let header: { le: boolean; scale: number; linkType: number } | undefined;
+  let failed = false;
+  const cb = new ChunkBuffer((buf, off, abs) => {
+    if (failed) return 0;
+    if (!header) {
+      if (buf.length - off < 24) return 0;
+      const le = buf.readUInt32LE(off);
+      const be = buf.readUInt32BE(off);
+      const littleEndian = le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS;
+      if (!littleEndian && be !== PCAP_MAGIC_US && be !== PCAP_MAGIC_NS) {
+        failed = true;
+        ctx.issue({ offset: abs, reason: 'bad-header', detail: 'not a pcap file' });
+        return 0;
+      }
+      const magic = littleEndian ? le : be;
+      const linkType = (littleEndian ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0xffff;
+      header = { le: littleEndian, scale: magic === PCAP_MAGIC_NS ? 1e-9 : 1e-6, linkType };
+      return 24;
+    }
+    if (buf.length - off < 16) return 0;
+    const u32 = (o: number) => (header!.le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+    const incl = u32(off + 8);
+    if (incl > MAX_RECORD) {
+      failed = true;
+      ctx.issue({ offset: abs, reason: 'bad-record-length', detail: `${incl} bytes captured` });
+      return 0;
+    }
+    if (buf.length - off < 16 + incl) return 0;
+    dec.frame(header.linkType, buf, off + 16, incl, u32(off) + u32(off + 4) * header.scale, abs);
+    return 16 + incl;
+  });
+  return {
+    chunk: (b) => cb.push(b),
+    end() {
+      dec.flush();
+      if (!failed && (cb.remaining > 0 || !header)) {
+        ctx.issue({ offset: cb.base, reason: 'truncated-capture', detail: `${cb.remaining} bytes after the last whole packet` });
+      }
+    },
+  };
+}
+
+/** Classic microsecond pcap through pcap-parser. Offsets are tracked here to locate issues. */
+function microsecondReader(ctx: ReadContext, dec: PacketDecoder): ChunkHandler {
+  const handlers = new Map<string, (arg?: unknown) => void>();
+  const stream: StreamLike = { on: (ev, fn) => handlers.set(ev, fn), pause() {}, resume() {} };
+  const parser = pcapParser.parse(stream);
+  let linkType = 0;
+  let offset = 24;
+  parser.on('globalHeader', (h: GlobalHeader) => { linkType = h.linkLayerType & 0xffff; });
+  parser.on('packetHeader', (h: PacketHeader) => {
+    if (h.capturedLength > MAX_RECORD) {
+      // A corrupt length would make the parser buffer the rest of the file: stop here instead.
+      parser.errored = true;
+      ctx.issue({ offset, reason: 'bad-record-length', detail: `${h.capturedLength} bytes captured` });
+    }
+  });
+  parser.on('packet', (p: Packet) => {
+    dec.frame(linkType, p.data, 0, p.data.length, p.header.timestampSeconds + p.header.timestampMicroseconds * 1e-6, offset);
+    offset += 16 + p.header.capturedLength;
+  });
+  parser.on('error', (e: Error) => ctx.issue({ offset: 0, reason: 'bad-header', detail: e.message }));
+  return {
+    chunk: (b) => handlers.get('data')?.(b),
+    end() {
+      dec.flush();
+      const left = parser.buffer?.length ?? 0;
+      if (!parser.errored && left > 0) ctx.issue({ offset, reason: 'truncated-capture', detail: `${left} bytes after the last whole packet` });
+    },
+  };
+}
