@@ -11,6 +11,8 @@ export interface Workload {
   hostNetwork: boolean;
   /** Its newest pod still running (else its newest pod): stands for the workload when evaluating policies. */
   pod?: K8sObject;
+  /** No pod of it was in any snapshot: `pod` was made from the controller's template. */
+  fromTemplate?: boolean;
   /**
    * What selects its pods across rollouts: the controller's `spec.selector` (a CronJob's or Job's: its pod template's
    * labels) without per-revision / per-run labels. Undefined when nothing stable is left to select on.
@@ -141,23 +143,31 @@ export class IdentityIndex {
     if (ep?.namespace && ep.name) {
       if (held.namespace === ep.namespace && held.name === ep.name) return iv;
       const wl = this.workloads.find((w) => w.endpoint.namespace === ep.namespace && w.endpoint.name === ep.name);
-      return this.standIn(identity, wl?.endpoint ?? (ep as Endpoint));
+      return this.standIn(identity, wl?.endpoint ?? (ep as Endpoint), undefined, wl);
     }
     const labels = /^labels:([^:]*):(.*)$/.exec(identity);
     if (labels) {
       if (held.namespace === labels[1] && held.kind !== 'Service') return iv;
       const want = Object.fromEntries(labels[2].split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
       const matches = this.workloads.filter((w) => w.endpoint.namespace === labels[1] && selectorMatches({ matchLabels: want }, w.labels));
-      return this.standIn(identity, matches.length === 1 ? matches[0].endpoint : { kind: 'Pod', namespace: labels[1], name: labels[2] });
+      return this.standIn(identity, matches.length === 1 ? matches[0].endpoint : { kind: 'Pod', namespace: labels[1], name: labels[2] }, undefined, matches.length === 1 ? matches[0] : undefined);
     }
     return iv;
   }
 
   private readonly identityHolders = new Map<string, Interval>();
 
-  private standIn(key: string, endpoint: Endpoint, ip?: string): Interval {
+  /** A holder for an identity; with the workload known from the snapshots, it carries that workload's pod for policies. */
+  private standIn(key: string, endpoint: Endpoint, ip?: string, wl?: Workload): Interval {
     let iv = this.identityHolders.get(key);
-    if (!iv) this.identityHolders.set(key, (iv = { start: NEG_INF, end: POS_INF, holder: { endpoint, listens: NO_PORTS, ...(ip ? { ip } : {}) } }));
+    if (!iv) {
+      const pod = wl?.pod;
+      const holder: Holder = {
+        endpoint, listens: NO_PORTS, ...(ip ? { ip } : {}),
+        ...(pod ? { pod: { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', labels: pod.metadata.labels ?? {}, containerPorts: containerPorts(pod) } } : {}),
+      };
+      this.identityHolders.set(key, (iv = { start: NEG_INF, end: POS_INF, holder }));
+    }
     return iv;
   }
 
@@ -290,6 +300,29 @@ export function buildIdentity(snapshots: SnapshotEvidence[]): IdentityIndex {
     for (const ip of ips) add(ip, { start, end: podEnd(pod, t), holder });
   }
 
+  // Controllers with no pod in any snapshot (a manifest, or scaled to zero) are workloads too, stood for by a pod
+  // made from their template: policies select them, and identity-carrying flows (Hubble) name them.
+  for (const t of tracked) {
+    const o = t.obj;
+    if (t.goneBy !== undefined || !TOP_LEVEL_KINDS.has(o.kind) || (o.metadata.ownerReferences ?? []).some((r) => r.controller)) continue;
+    const ns = o.metadata.namespace ?? 'default';
+    if (workloads.has(`${ns}/${o.metadata.name}[${o.kind}]`)) continue;
+    const template = o.spec?.template ?? o.spec?.jobTemplate?.spec?.template;
+    if (!template) continue;
+    const pod: K8sObject = {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: {
+        name: `${o.metadata.name}-template`, namespace: ns, labels: template.metadata?.labels ?? {},
+        ownerReferences: [{ kind: o.kind, name: o.metadata.name, ...(o.metadata.uid ? { uid: o.metadata.uid } : {}), controller: true }],
+      },
+      spec: template.spec ?? {},
+    };
+    const wl = rootWorkload(pod, owners);
+    wl.pod = pod;
+    wl.fromTemplate = true;
+    workloads.set(`${ns}/${o.metadata.name}[${o.kind}]`, wl);
+  }
+
   for (const t of byKind('Node')) {
     const node = t.obj;
     const listens = new Set<string>([portKey('TCP', 10250)]);
@@ -384,6 +417,8 @@ export function podListeningPorts(pod: K8sObject, services: K8sObject[]): Set<st
 }
 
 const CONTROLLER_KINDS = new Set(['ReplicaSet', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicationController']);
+/** Controllers that are workloads when nothing owns them (a ReplicaSet or Job usually belongs to one of these). */
+const TOP_LEVEL_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'ReplicationController']);
 
 /** Follow controller owner references to the root; when an intermediate object is missing, infer from naming. */
 export function rootWorkload(pod: K8sObject, owners: Map<string, K8sObject>): Workload {

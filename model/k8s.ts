@@ -39,6 +39,9 @@ export const STORED_KINDS = [
 ] as const;
 export type StoredKind = (typeof STORED_KINDS)[number];
 
+/** Stored kinds that live outside namespaces; every other stored kind is namespaced. */
+export const CLUSTER_SCOPED_KINDS: readonly string[] = ['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy'];
+
 /** Labels set by controllers per revision or per run: never part of a workload's stable identity. */
 export const UNSTABLE_LABELS: readonly string[] = [
   'pod-template-hash', 'controller-revision-hash', 'pod-template-generation', 'statefulset.kubernetes.io/pod-name',

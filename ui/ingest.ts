@@ -9,7 +9,7 @@ import { readHead, readHeadBytes, readText } from '../collector/lines.js';
 import { readFlowFile, type FlowReadOptions, type FlowReadResult } from '../collector/read-flows.js';
 import { detectSource, sourceByFormat } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource } from '../collector/source.js';
-import { k8sTime, STORED_KINDS, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
+import { CLUSTER_SCOPED_KINDS, k8sTime, STORED_KINDS, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
 import type { Store } from '../store/store.js';
 
 export type IngestStatus = 'ingested' | 'partial' | 'unchanged' | 'unrecognized' | 'failed';
@@ -33,6 +33,8 @@ export interface IngestOptions {
   /** Called with progress on long reads (records so far). */
   onProgress?: (path: string, records: number) => void;
   onReport?: (r: IngestReport) => void;
+  /** Namespace for namespaced objects a dump or manifest names none for (as `kubectl apply -n` would place them). */
+  namespace?: string;
   /** Flow files at least this large are parsed in a worker thread (default PARALLEL_MIN_BYTES). */
   parallelMinBytes?: number;
   /** Read every file as this format (`ingest --format`) instead of detecting it; an unknown name throws. */
@@ -181,8 +183,12 @@ async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<t
   const all = source.read(text, ctx);
   const kept: K8sObject[] = [];
   for (const o of all) {
-    if ((STORED_KINDS as readonly string[]).includes(o.kind)) kept.push(o);
-    else ctx.counts.skipped['unused-kind'] = (ctx.counts.skipped['unused-kind'] ?? 0) + 1; // not an error: counted, not reported
+    if (!(STORED_KINDS as readonly string[]).includes(o.kind)) {
+      ctx.counts.skipped['unused-kind'] = (ctx.counts.skipped['unused-kind'] ?? 0) + 1; // not an error: counted, not reported
+      continue;
+    }
+    if (opts.namespace && !o.metadata.namespace && !CLUSTER_SCOPED_KINDS.includes(o.kind)) o.metadata = { ...o.metadata, namespace: opts.namespace };
+    kept.push(o);
   }
   const takenAt = opts.snapshotAt ?? newestTimestamp(kept) ?? Math.floor((await stat(path)).mtimeMs / 1000);
   writer.addSnapshot(takenAt, kept);

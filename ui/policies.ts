@@ -21,7 +21,7 @@ import { ALL_IPV4 } from '../analyzer/policy/ipv4.js';
 import type { Direction, NpPeerSelector, Peer, PodPeer } from '../analyzer/policy/types.js';
 import { replay, type DeniedEdge } from '../analyzer/replay.js';
 import { sharedAccounts } from '../analyzer/sa-audit.js';
-import { endpointId, type Graph, type IntentSet, type K8sObject } from '../model/index.js';
+import { endpointId, isWorkloadKind, type Endpoint, type Graph, type IntentSet, type K8sObject } from '../model/index.js';
 import type { Store } from '../store/store.js';
 import { analyzeGraph, loadIdentity, policyEngine, type AnalysisOptions } from './pipeline.js';
 import { mergePolicies } from './policy-input.js';
@@ -155,7 +155,11 @@ export function emitAll(
 
 export function prove(identity: IdentityIndex, store: Store, window: AnalysisOptions, engine: PolicyEngine): Proof {
   const r = replay(identity, store.aggregates(window), engine);
-  const isUnknown = (e: DeniedEdge) => e.src.kind === 'Unknown' || e.dst.kind === 'Unknown';
+  // Not provable: an Unknown end, or a workload known only from a flow source's identity (Hubble without a cluster
+  // dump of its namespace): no labels to evaluate a selector against.
+  const known = new Set(identity.workloads.map((w) => endpointId(w.endpoint)));
+  const unlabelled = (ep: Endpoint) => isWorkloadKind(ep.kind) && !known.has(endpointId(ep));
+  const isUnknown = (e: DeniedEdge) => e.src.kind === 'Unknown' || e.dst.kind === 'Unknown' || unlabelled(e.src) || unlabelled(e.dst);
   const denied = r.denied.filter((e) => !isUnknown(e));
   const unknown = r.denied.filter(isUnknown);
   const sum = (es: DeniedEdge[]) => es.reduce((s, e) => s + e.flows, 0);

@@ -32,7 +32,7 @@ export function outputReadme(r: ReadmeInput): string {
     '## Proof',
     '',
     `Every observed allowed flow (${fmt(r.proof.replayedFlows)}) was replayed against the generated NetworkPolicies (with the cluster's`,
-    `current policies): ${fmt(r.proof.deniedFlows)} would be denied.${r.proof.unknownFlows ? ` ${fmt(r.proof.unknownFlows)} flows with an Unknown peer were not proven (see ROLLOUT.md).` : ''}`,
+    `current policies): ${fmt(r.proof.deniedFlows)} would be denied.${r.proof.unknownFlows ? ` ${fmt(r.proof.unknownFlows)} flows with an Unknown peer, or a peer known only from a flow identity without labels, were not proven (see ROLLOUT.md).` : ''}`,
     '',
     '## Attack surface',
     '',

@@ -16,8 +16,9 @@ export function registerIngest(program: Command): void {
     .argument('<path...>', 'files or directories')
     .option('--at <time>', 'snapshot time for cluster dumps (default: newest timestamp inside the dump)')
     .option('-q, --quiet', 'only the summary line')
+    .option('-n, --namespace <ns>', 'namespace for objects in dumps or manifests that name none (as kubectl apply -n)')
     .option('--format <name>', `read every file as this format instead of detecting it (${SOURCES.map((s) => s.format).join(', ')})`)
-    .action(async (paths: string[], opts: { at?: string; quiet?: boolean; format?: string }, cmd: Command) => {
+    .action(async (paths: string[], opts: { at?: string; quiet?: boolean; format?: string; namespace?: string }, cmd: Command) => {
       if (opts.format && !SOURCES.some((s) => s.format === opts.format)) {
         throw new UsageError(`--format: unknown format ${opts.format} (one of ${SOURCES.map((s) => s.format).join(', ')})`);
       }
@@ -28,6 +29,7 @@ export function registerIngest(program: Command): void {
         reports = await ingestPaths(store, paths, {
           snapshotAt: opts.at ? parseTime(opts.at, '--at') : undefined,
           format: opts.format,
+          namespace: opts.namespace,
           onProgress: (p, n) => { if (!opts.quiet) process.stderr.write(`  ${p}: ${n.toLocaleString('en-US')} lines…\n`); },
           onReport: (r) => { if (!opts.quiet) process.stderr.write(describe(r)); },
         });

@@ -77,7 +77,7 @@ function summary(dir: string, p: Proposal): string {
   return [
     `segmap policies: ${p.intents.workloads.length} workloads in ${plural(namespaces.size, 'namespace')} → ${p.manifests.length} manifests (${byTarget}) in ${dir}`,
     `proof: ${n(p.proof.replayedFlows)} observed flows replayed against the generated NetworkPolicies: ${n(p.proof.deniedFlows)} denied` +
-      (p.proof.unknownFlows ? `; ${n(p.proof.unknownFlows)} flows with an Unknown peer not proven (see ROLLOUT.md)` : ''),
+      (p.proof.unknownFlows ? `; ${n(p.proof.unknownFlows)} flows with an Unknown or unlabelled peer not proven (see ROLLOUT.md)` : ''),
     `surface: before ${n(before.pairs)} workload pairs / ${n(before.triples)} (src, dst, port); after ${n(after.pairs)} / ${n(after.triples)}` +
       ` (−${surfaceReduction(before.pairs, after.pairs)} pairs, −${surfaceReduction(before.triples, after.triples)} ports)`,
     `plan: ${join(dir, 'ROLLOUT.md')}: ${p.plan.namespaces.map((ns) => `${ns.namespace} (${ns.confidence})`).join(', ') || 'no namespace'}` +
