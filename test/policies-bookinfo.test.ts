@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { connlistFromObjects } from '../analyzer/policy/connlist.js';
-import type { K8sObject } from '../model/index.js';
+import { endpointId, type Finding, type K8sObject } from '../model/index.js';
 import { Store } from '../store/store.js';
 import { ingestPaths } from '../ui/ingest.js';
+import { analyzeFindings, loadIdentity } from '../ui/pipeline.js';
 import { proposePolicies, type Proposal } from '../ui/policies.js';
 import { hasShared, SHARED, tempDb } from './helpers/scenario.js';
 
@@ -26,6 +27,8 @@ const EXPECTED = [
 describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Bookinfo from real Hubble flows (../shared)', () => {
   let proposal: Proposal;
   let manifests: K8sObject[];
+  let accounts: Map<string, string>;
+  let findings: Finding[];
 
   beforeAll(async () => {
     const store = Store.open(tempDb('bookinfo'));
@@ -33,7 +36,9 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
       await ingestPaths(store, [join(SHARED, HUBBLE)]);
       // The app's manifests name no namespace: placed where the capture ran them, as `kubectl apply -n bookinfo` would.
       await ingestPaths(store, [join(SHARED, MANIFESTS)], { namespace: 'bookinfo' });
-      proposal = proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true });
+      proposal = proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true, targets: ['k8s', 'istio'], istioDryRun: false });
+      accounts = new Map(loadIdentity(store).workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount]));
+      findings = analyzeFindings(store).findings;
     } finally {
       store.close();
     }
@@ -53,5 +58,25 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
     const { lines } = connlistFromObjects([...manifests, ...generated]);
     const app = lines.filter((l) => l.src.startsWith('bookinfo/') && l.dst.startsWith('bookinfo/')).map((l) => `${l.src} => ${l.dst} : ${l.conn}`).sort();
     expect(app).toEqual(EXPECTED);
+  });
+
+  it('Istio AuthorizationPolicies admit the same edges by principal, plus what a shared service account cannot separate (reported)', () => {
+    // reviews-v1/v2/v3 all run as bookinfo-reviews: a grant to v2 and v3 (which call ratings) is a grant to v1 too.
+    const admitted = new Set<string>();
+    const docs = proposal.manifests.filter((m) => m.target === 'istio').flatMap((m) => parseAllDocuments(m.yaml).map((d) => d.toJS() as K8sObject));
+    for (const ap of docs.filter((d) => d.kind === 'AuthorizationPolicy')) {
+      const servers = proposal.intents.workloads.filter((w) => w.namespace === ap.metadata.namespace
+        && JSON.stringify(w.selector.matchLabels) === JSON.stringify(ap.spec.selector.matchLabels)).map((w) => w.id);
+      for (const server of servers) for (const rule of ap.spec.rules ?? []) {
+        const principals: string[] = rule.from.flatMap((f: { source: { principals: string[] } }) => f.source.principals);
+        const ports: string[] = rule.to.flatMap((t: { operation: { ports: string[] } }) => t.operation.ports);
+        for (const [client, sa] of accounts) {
+          if (principals.includes(`cluster.local/ns/${client.split('/')[0]}/sa/${sa}`)) for (const port of ports) admitted.add(`${client} => ${server} : TCP ${port}`);
+        }
+      }
+    }
+    const app = [...admitted].filter((e) => e.startsWith('bookinfo/')).sort();
+    expect(app).toEqual([...EXPECTED, 'bookinfo/reviews-v1[Deployment] => bookinfo/ratings-v1[Deployment] : TCP 9080'].sort());
+    expect(findings.some((f) => f.id === 'SHARED_SERVICE_ACCOUNT' && f.subject.kind === 'ServiceAccount' && f.subject.name === 'bookinfo-reviews')).toBe(true);
   });
 });
