@@ -26,6 +26,8 @@ import { defaultTrafficParams, ensureTrafficLog, type CachedLog } from './vpc-tr
 import { benchPolicies } from './policies.js';
 import { benchSimulateReplay } from './simulate.js';
 import { benchWeb } from './web.js';
+import { benchLoad } from './load.js';
+import { benchSources } from './sources.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BENCH_DIR = join(ROOT, '.bench');
@@ -40,7 +42,7 @@ const TARGET_RSS_AT = 5_000_000;
 const FLAT_FACTOR = 1.2;
 const TARGET_CONNECTIVITY_S = 10;
 
-interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean; skipWeb: boolean; skipPolicies: boolean }
+interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean; skipWeb: boolean; skipPolicies: boolean; skipSources: boolean }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -50,6 +52,7 @@ function parseOptions(argv: string[]): Options {
       'skip-connectivity': { type: 'boolean', default: false },
       'skip-web': { type: 'boolean', default: false },
       'skip-policies': { type: 'boolean', default: false },
+      'skip-sources': { type: 'boolean', default: false },
       'skip-reference': { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
       profile: { type: 'boolean', default: false },
@@ -63,7 +66,8 @@ function parseOptions(argv: string[]): Options {
       '  --sizes              record counts of the generated VPC flow logs (k/M suffixes ok; default 1000000,5000000)\n' +
       '  --skip-connectivity  skip the connectivity section\n' +
       '  --skip-policies      skip the policy-synthesis section\n' +
-      '  --skip-web           skip the web section (needs /usr/bin/chromium)\n' +
+      '  --skip-web           skip the web and load sections (web needs /usr/bin/chromium)\n' +
+      '  --skip-sources       skip the per-format parse rates\n' +
       '  --skip-reference     skip the sqlite3 .import yardstick\n' +
       '  --runs N             ingest runs per size; the fastest is reported (default 1)\n' +
       '  --profile            CPU-profile one ingest (smallest size) and run the per-stage ladder\n',
@@ -75,7 +79,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   return {
     sizes, skipConnectivity: values['skip-connectivity'], skipReference: values['skip-reference'], runs, profile: values.profile,
-    skipWeb: values['skip-web'], skipPolicies: values['skip-policies'],
+    skipWeb: values['skip-web'], skipPolicies: values['skip-policies'], skipSources: values['skip-sources'],
   };
 }
 
@@ -214,10 +218,12 @@ async function benchSimulate(): Promise<SimulateResult> {
 
 interface Section { title: string; rows?: { label: string; value: string }[]; reason?: string }
 
-async function benchSections(opts: { skipWeb: boolean; skipPolicies: boolean }): Promise<Section[]> {
+async function benchSections(opts: { skipWeb: boolean; skipPolicies: boolean; skipSources: boolean }): Promise<Section[]> {
   const sections: [string, boolean, () => Promise<{ label: string; value: string }[]>][] = [
     ['POLICIES  (synthesis + proof + attack surface, generated 2,000-workload estate; target < 10 s)', opts.skipPolicies, benchPolicies],
     ['WEB  (graph API latency and first render in headless chromium, 2,000 workloads / 10,000 edges; targets p95 < 200 ms, render < 3 s)', opts.skipWeb, benchWeb],
+    ['LOAD  (read API under a bounded request loop on 127.0.0.1)', opts.skipWeb, benchLoad],
+    ['SOURCES  (records/s per flow format, one core; targets Hubble ≥ 150k/s, pcap ≥ 300k packets/s)', opts.skipSources, benchSources],
   ];
   const out: Section[] = [];
   for (const [title, skip, run] of sections) {

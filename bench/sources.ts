@@ -1,8 +1,11 @@
 /**
  * Parse throughput per flow format on generated inputs, one core, records straight into the aggregator (what ingest
- * does per file). Targets: Hubble JSON ≥ 150k records/s, pcap ≥ 300k packets/s.
+ * does per file). Targets: Hubble JSON ≥ 150k records/s, pcap ≥ 300k packets/s. GCP (NDJSON LogEntry) and Azure
+ * (VNet v4 blobs, pretty-printed as the storage account keeps them) are measured without a target.
  */
 import { FlowAggregator } from '../collector/aggregate.js';
+import { azureFlow } from '../collector/azure-flow.js';
+import { gcpVpc } from '../collector/gcp-vpc.js';
 import { hubble } from '../collector/hubble.js';
 import { pcap } from '../collector/pcap.js';
 import { newReadContext } from '../collector/source.js';
@@ -83,6 +86,50 @@ function zeekLines(n: number): string[] {
   return out;
 }
 
+/** GCP VPC Flow Logs LogEntry NDJSON, both ends of pod traffic reporting, with GKE details. */
+function gcpLines(n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const reporter = i % 2 === 0 ? 'SRC' : 'DEST';
+    const t = new Date(Date.UTC(2025, 0, 1) + i * 50).toISOString();
+    const vm = (k: number) => ({ project_id: 'p', region: 'us-central1', zone: 'us-central1-a', vm_name: `gke-node-${k % 8}` });
+    out.push(JSON.stringify({
+      insertId: `id${i}`, logName: 'projects/p/logs/compute.googleapis.com%2Fvpc_flows', timestamp: t, receiveTimestamp: t,
+      resource: { type: 'gce_subnetwork', labels: { project_id: 'p', subnetwork_id: '123', subnetwork_name: 'default', location: 'us-central1' } },
+      jsonPayload: {
+        connection: { src_ip: `10.8.${i % 20}.${(i >> 5) % 250}`, src_port: 40000 + (i % 20000), dest_ip: `10.8.${(i + 7) % 20}.9`, dest_port: 8080, protocol: 6 },
+        bytes_sent: String(1000 + (i % 5000)), packets_sent: String(1 + (i % 30)), start_time: t, end_time: t, reporter, rtt_msec: '3',
+        src_instance: vm(i), dest_instance: vm(i + 3),
+        src_vpc: { project_id: 'p', vpc_name: 'default', subnetwork_name: 'default', subnetwork_region: 'us-central1' },
+        dest_vpc: { project_id: 'p', vpc_name: 'default', subnetwork_name: 'default', subnetwork_region: 'us-central1' },
+        src_gke_details: { cluster: { cluster_name: 'c1', cluster_location: 'us-central1' }, pod: { pod_name: `svc${i % 20}-7d9f8b6c5d-x2x4z`, pod_namespace: 'shop' } },
+        dest_gke_details: { cluster: { cluster_name: 'c1', cluster_location: 'us-central1' }, pod: { pod_name: `svc${(i + 7) % 20}-7d9f8b6c5d-x2x4z`, pod_namespace: 'shop' } },
+      },
+    }));
+  }
+  return out;
+}
+
+/** Azure VNet flow log v4 blobs (`{records:[…]}`, pretty-printed), 100 tuples per record; returns the lines and the tuple count. */
+function azureLines(n: number): { lines: string[]; tuples: number } {
+  const records = [];
+  let tuples = 0;
+  for (let r = 0; tuples < n; r++) {
+    const flowTuples: string[] = [];
+    for (let k = 0; k < 100; k++, tuples++) {
+      const i = tuples;
+      const state = i % 10 === 9 ? 'D' : (['B', 'C', 'E'] as const)[i % 3];
+      flowTuples.push(`${1735689600000 + i * 20},10.0.${i % 20}.${(i >> 5) % 250},10.1.0.${i % 50},${40000 + (i % 20000)},443,6,O,${state},NX,${state === 'B' || state === 'D' ? '0,0,0,0' : `${3 + (i % 9)},${700 + i % 900},${4 + (i % 7)},${4000 + i % 3000}`}`);
+    }
+    records.push({
+      time: new Date(Date.UTC(2025, 0, 1) + r * 60_000).toISOString(), flowLogVersion: 4, flowLogGUID: 'g', macAddress: `00224871C2${String(r % 100).padStart(2, '0')}`,
+      category: 'FlowLogFlowEvent', flowLogResourceID: '/x', targetResourceID: '/vnet', operationName: 'FlowLogFlowEvent',
+      flowRecords: { flows: [{ aclID: `acl-${r % 4}`, flowGroups: [{ rule: 'DefaultRule_AllowInternetOutBound', flowTuples }] }] },
+    });
+  }
+  return { lines: JSON.stringify({ records }, null, 4).split('\n'), tuples };
+}
+
 function rate(n: number, ms: number): string {
   return `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
 }
@@ -107,6 +154,12 @@ export async function benchSources(): Promise<{ label: string; value: string }[]
   const zl = zeekLines(300_000);
   timeLines(zeek, zl.slice(0, 20_000));
   out.push({ label: 'Zeek conn.log TSV parse+aggregate (connections)', value: rate(zl.length - 3, timeLines(zeek, zl)) });
+  const gl = gcpLines(100_000);
+  timeLines(gcpVpc, gl.slice(0, 10_000));
+  out.push({ label: 'GCP VPC NDJSON parse+aggregate (records)', value: rate(gl.length, timeLines(gcpVpc, gl)) });
+  const az = azureLines(300_000);
+  timeLines(azureFlow, az.lines.slice(0, 20_000));
+  out.push({ label: 'Azure VNet v4 parse+aggregate (tuples)', value: rate(az.tuples, timeLines(azureFlow, az.lines)) });
   const n = 1_000_000;
   const file = pcapFile(n);
   const run = () => {

@@ -32,8 +32,14 @@ function prng(seed: number): () => number {
 
 interface Estate { dump: string; flows: string }
 
-/** One Deployment + pod per workload, each listening on one port; edges mostly within a namespace, some across. */
-export function writeEstate(dir: string): Estate {
+export interface EstateSize { workloads: number; edges: number; namespaces: number }
+
+/**
+ * One Deployment + pod per workload, each listening on one port; edges mostly within a namespace, some across.
+ * The default size is the benchmark's; browser tests use smaller ones.
+ */
+export function writeEstate(dir: string, size: EstateSize = { workloads: WORKLOADS, edges: EDGES, namespaces: NAMESPACES }): Estate {
+  const { workloads: WORKLOADS, edges: EDGES, namespaces: NAMESPACES } = size;
   const rnd = prng(20261101);
   const created = '2026-11-01T09:00:00Z';
   const start = Date.parse('2026-11-01T10:00:00Z') / 1000;

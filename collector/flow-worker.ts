@@ -4,11 +4,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { batchBuffers, type AggregateBatch } from '../model/index.js';
+import type { ReadLimits } from './lines.js';
 import { readFlowFile } from './read-flows.js';
 import { SOURCES } from './registry.js';
 import type { FlowSource } from './source.js';
 
-export interface FlowWorkerData { path: string; format: string; bucketSeconds?: number; maxEntries?: number }
+export interface FlowWorkerData { path: string; format: string; bucketSeconds?: number; maxEntries?: number; limits?: ReadLimits }
 
 export type FlowWorkerMessage =
   | { type: 'batch'; batch: AggregateBatch }
@@ -23,6 +24,7 @@ const post = (m: FlowWorkerMessage, transfer: ArrayBuffer[] = []) => port.postMe
 const result = await readFlowFile(data.path, source, {
   bucketSeconds: data.bucketSeconds,
   maxEntries: data.maxEntries,
+  limits: data.limits,
   // The columns move to the main thread without a copy.
   onBatch: (batch) => post({ type: 'batch', batch }, batchBuffers(batch)),
   onProgress: (lines) => post({ type: 'progress', lines }),

@@ -49,9 +49,12 @@ function readYaml(text: string, ctx: ReadContext, out: K8sObject[]): K8sObject[]
     }
     let js: unknown;
     try {
+      // An alias expanding to more than 100 nodes is refused: a billion-laughs document would otherwise fill memory.
       js = d.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      ctx.issue({ line: startLine, reason: 'yaml-syntax', detail: (e as Error).message });
+      const msg = (e as Error).message;
+      const alias = /alias/i.test(msg);
+      ctx.issue({ line: startLine, reason: alias ? 'yaml-alias-limit' : 'yaml-syntax', detail: alias ? `document refused: ${msg}` : msg });
       continue;
     }
     if (js === null || js === undefined) continue; // empty document between `---`
@@ -60,9 +63,16 @@ function readYaml(text: string, ctx: ReadContext, out: K8sObject[]): K8sObject[]
   return out;
 }
 
-function collect(doc: unknown, ctx: ReadContext, out: K8sObject[], line: number | undefined): void {
+/** Lists inside lists deeper than this are no Kubernetes shape; refusing them keeps the recursion bounded. */
+const MAX_LIST_DEPTH = 8;
+
+function collect(doc: unknown, ctx: ReadContext, out: K8sObject[], line: number | undefined, depth = 0): void {
+  if (depth > MAX_LIST_DEPTH) {
+    ctx.issue({ line, reason: 'not-a-k8s-object', detail: `lists nested deeper than ${MAX_LIST_DEPTH}` });
+    return;
+  }
   if (Array.isArray(doc)) {
-    for (const d of doc) collect(d, ctx, out, line);
+    for (const d of doc) collect(d, ctx, out, line, depth + 1);
     return;
   }
   if (!doc || typeof doc !== 'object') {
@@ -76,7 +86,7 @@ function collect(doc: unknown, ctx: ReadContext, out: K8sObject[], line: number 
     const itemKind = kind === 'List' ? undefined : kind.slice(0, -4);
     for (const item of o.items) {
       if (itemKind && item && typeof item === 'object' && !(item as Record<string, unknown>).kind) (item as Record<string, unknown>).kind = itemKind;
-      collect(item, ctx, out, line);
+      collect(item, ctx, out, line, depth + 1);
     }
     return;
   }

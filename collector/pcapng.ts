@@ -84,6 +84,11 @@ export const pcapng: FlowSource = {
         ifaces.push(iface);
       } else if (blockType === 6 || blockType === 2) {
         // Enhanced packet block (6): iface u32; obsolete packet block (2): iface u16, drops u16. Then ts, lengths, data.
+        // A packet block too short for its own fixed fields (a corrupt length) is skipped, not read past its end.
+        if (len < 32) {
+          ctx.issue({ offset: abs, reason: 'bad-block-length', detail: `${len}-byte packet block` });
+          return len;
+        }
         const id = blockType === 6 ? u32(body) : u16(body);
         const iface = ifaces[id];
         const caplen = u32(body + 12);
@@ -96,6 +101,10 @@ export const pcapng: FlowSource = {
         }
       } else if (blockType === 3) {
         // Simple packet block: interface 0, no time, captured length = min(original, what the block holds).
+        if (len < 16) {
+          ctx.issue({ offset: abs, reason: 'bad-block-length', detail: `${len}-byte simple packet block` });
+          return len;
+        }
         const iface = ifaces[0];
         const caplen = Math.min(u32(body), bodyEnd - body - 4);
         if (!iface) ctx.issue({ offset: abs, reason: 'unknown-interface', detail: 'interface 0' });

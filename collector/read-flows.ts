@@ -1,6 +1,6 @@
 import type { AggregateBatch, InputIssue, ReadCounts } from '../model/index.js';
 import { FlowAggregator } from './aggregate.js';
-import { forEachChunk, forEachLine, type ReadOutcome } from './lines.js';
+import { DEFAULT_LIMITS, forEachChunk, forEachLine, LimitError, type ReadLimits, type ReadOutcome } from './lines.js';
 import { newReadContext, type FlowSource } from './source.js';
 
 export interface FlowReadOptions {
@@ -10,6 +10,8 @@ export interface FlowReadOptions {
   onBatch: (batch: AggregateBatch) => void;
   /** Lines read so far, about every two seconds. */
   onProgress?: (lines: number) => void;
+  /** Line-length and decompression limits (defaults: `DEFAULT_LIMITS`). */
+  limits?: ReadLimits;
 }
 
 export interface FlowReadResult {
@@ -27,7 +29,7 @@ export async function readFlowFile(path: string, source: FlowSource, opts: FlowR
   let outcome: ReadOutcome;
   if (source.openBinary) {
     const handler = source.openBinary(ctx, (r) => agg.add(r));
-    outcome = await forEachChunk(path, (buf) => handler.chunk(buf));
+    outcome = await forEachChunk(path, (buf) => handler.chunk(buf), opts.limits);
     handler.end();
   } else {
     const handler = source.open(ctx, (r) => agg.add(r));
@@ -38,11 +40,16 @@ export async function readFlowFile(path: string, source: FlowSource, opts: FlowR
         lastProgress = performance.now();
         opts.onProgress(n);
       }
+    }, opts.limits, (l) => {
+      ctx.issue({ line: l.line, offset: l.offset, reason: 'line-too-long', detail: `${l.length}+ characters from byte ${l.offset}; limit ${opts.limits?.maxLineLength ?? DEFAULT_LIMITS.maxLineLength}` });
     });
     handler.end?.();
   }
   agg.drain();
-  if (outcome.error) {
+  if (outcome.error instanceof LimitError) {
+    // Reported at the compressed offset it stopped at (`file@offset`); the records before it are kept.
+    ctx.issue({ offset: outcome.error.offset, reason: outcome.error.reason, detail: outcome.error.message });
+  } else if (outcome.error) {
     const truncated = /unexpected end of file/i.test(outcome.error.message);
     ctx.issue({ offset: outcome.bytesRead, line: outcome.lines + 1, reason: truncated ? 'truncated-gzip' : 'read-error', detail: outcome.error.message });
   }

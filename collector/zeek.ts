@@ -78,24 +78,31 @@ export const zeek: FlowSource = {
       if (!Number.isInteger(sp) || !Number.isInteger(dp) || sp < 0 || dp < 0 || sp > 65535 || dp > 65535) {
         return ctx.issue({ line: lineNo, reason: 'bad-number', detail: `ports ${get('id.orig_p')} ${get('id.resp_p')}` });
       }
+      // Zeek's counts and intervals are unsigned: a negative or non-numeric one makes the record unreadable.
+      let badNum: string | undefined;
       const num = (f: string) => {
         const v = get(f);
         const n = v === undefined ? 0 : Number(v);
-        return Number.isFinite(n) ? n : 0;
+        if (Number.isFinite(n) && n >= 0) return n;
+        badNum ??= `${f} ${v}`;
+        return 0;
       };
       const duration = num('duration');
+      const origPkts = num('orig_pkts');
+      const respPkts = num('resp_pkts');
+      const origBytes = num('orig_ip_bytes') || num('orig_bytes');
+      const respBytes = num('resp_ip_bytes') || num('resp_bytes');
+      if (badNum !== undefined) return ctx.issue({ line: lineNo, reason: 'bad-number', detail: badNum });
       const start = Math.floor(ts);
       const end = Math.floor(ts + duration);
       ctx.counts.read++;
-      const origPkts = num('orig_pkts');
-      const respPkts = num('resp_pkts');
       emit({
-        srcIp: src, dstIp: dst, srcPort: sp, dstPort: dp, protocol, packets: origPkts, bytes: num('orig_ip_bytes') || num('orig_bytes'),
+        srcIp: src, dstIp: dst, srcPort: sp, dstPort: dp, protocol, packets: origPkts, bytes: origBytes,
         start, end, action: 'ACCEPT', reply: false,
       });
       if (respPkts > 0 || num('resp_bytes') > 0) {
         emit({
-          srcIp: dst, dstIp: src, srcPort: dp, dstPort: sp, protocol, packets: respPkts, bytes: num('resp_ip_bytes') || num('resp_bytes'),
+          srcIp: dst, dstIp: src, srcPort: dp, dstPort: sp, protocol, packets: respPkts, bytes: respBytes,
           start, end, action: 'ACCEPT', reply: true,
         });
       }

@@ -11,7 +11,7 @@ import { ingestPaths } from '../ui/ingest.js';
 import { startServer, type RunningServer } from '../ui/server/listen.js';
 import { checkBind, isLoopback } from '../ui/server/security.js';
 import { safeArchivePath, tarArchive } from '../ui/server/tar.js';
-import type { EdgeDetail, Meta, SimulateResult, WorkloadDetail } from '../ui/web/api-types.js';
+import type { EdgeDetail, Meta, ServiceAccountEntry, SimulateResult, WorkloadDetail } from '../ui/web/api-types.js';
 import { CLI, tempDb } from './helpers/scenario.js';
 import { CATALOG_POLICY, DEMO_INPUT } from './helpers/web.js';
 
@@ -169,6 +169,36 @@ describe('server API on the Online Boutique demo', () => {
       expect(f.id).toMatch(/^[A-Z][A-Z_]+$/);
       expect(['info', 'low', 'medium', 'high', 'critical']).toContain(f.severity);
     }
+  });
+
+  it('service accounts: exactly the entries `segmap sa-audit --format json` prints', async () => {
+    const accounts = await json<ServiceAccountEntry[]>('/api/v1/service-accounts');
+    expect(accounts.length).toBeGreaterThan(10);
+    for (const a of accounts) {
+      expect(Object.keys(a)).toEqual(expect.arrayContaining(['namespace', 'name', 'exists', 'workloads', 'tokenMounted', 'lastApiUse', 'apiUse', 'grants', 'legacyTokens', 'findings']));
+      expect(typeof a.tokenMounted).toBe('boolean');
+      for (const w of a.workloads) expect(Object.keys(w)).toEqual(expect.arrayContaining(['id', 'endpoint', 'tokenMounted', 'tokenMountedBy', 'observed', 'talksToApiServer']));
+      for (const f of a.findings) expect(['info', 'low', 'medium', 'high', 'critical']).toContain(f.severity);
+    }
+    // The demo: redis-cart runs as boutique/default; every boutique workload gets a token it never uses; no audit logs.
+    const byId = new Map(accounts.map((a) => [`${a.namespace}/${a.name}`, a]));
+    const dflt = byId.get('boutique/default')!;
+    expect(dflt.workloads.map((w) => w.id)).toEqual(['boutique/redis-cart[Deployment]']);
+    expect(dflt.findings.map((f) => f.id).sort()).toEqual(['AUTOMOUNT_TOKEN_UNUSED', 'DEFAULT_SERVICE_ACCOUNT']);
+    expect(byId.get('boutique/frontend')!.workloads.map((w) => w.id)).toEqual([FRONTEND]);
+    expect(byId.get('boutique/frontend')!.tokenMounted).toBe(true);
+    expect(byId.get('kube-system/default')!.workloads).toEqual([]);
+    expect(accounts.every((a) => a.lastApiUse === null)).toBe(true);
+    // Same analysis as the CLI, same answer.
+    if (existsSync(CLI)) {
+      const cli = spawnSync(process.execPath, [CLI, '--db', db, 'sa-audit', '--format', 'json'], { encoding: 'utf8', timeout: 30_000 });
+      expect(cli.status, cli.stderr).toBe(0);
+      expect(accounts).toEqual(JSON.parse(cli.stdout));
+    }
+    // A window narrows the traffic judged (nothing observed before the data starts), and bad windows are 400s.
+    const early = await json<ServiceAccountEntry[]>('/api/v1/service-accounts?until=2020-01-01T00:00:00Z');
+    expect(early.find((a) => a.name === 'frontend' && a.namespace === 'boutique')!.workloads.every((w) => !w.observed)).toBe(true);
+    expect((await get('/api/v1/service-accounts?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z')).status).toBe(400);
   });
 
   it('simulate: pasted policy YAML → exactly the flows it would drop', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { FlowWorkerData, FlowWorkerMessage } from '../collector/flow-worker.js';
-import { readHead, readHeadBytes, readText } from '../collector/lines.js';
+import { readHead, readHeadBytes, readText, type ReadLimits } from '../collector/lines.js';
 import { readFlowFile, type FlowReadOptions, type FlowReadResult } from '../collector/read-flows.js';
 import { detectSource, sourceByFormat } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource } from '../collector/source.js';
@@ -39,6 +39,12 @@ export interface IngestOptions {
   parallelMinBytes?: number;
   /** Read every file as this format (`ingest --format`) instead of detecting it; an unknown name throws. */
   format?: string;
+  /**
+   * Bounds on what one input may cost (collector/lines `DEFAULT_LIMITS`): line length (1 MiB; longer lines are skipped
+   * as `line-too-long`), gzip expansion (200× past 64 MiB, 64 GiB in all: `decompression-limit`, the file kept up to
+   * there) and whole-file inputs (512 MiB: refused).
+   */
+  limits?: ReadLimits;
 }
 
 /** Files under the given paths, directories walked recursively in name order; dot-files skipped. */
@@ -98,7 +104,7 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
   const writer = store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
   try {
     if (source.kind === 'audit') {
-      const aggs = source.read(await readText(path), ctx);
+      const aggs = source.read(await readText(path, opts.limits), ctx);
       writer.addAuditAggregates(aggs);
       writer.commit(ctx.counts, ctx.issues, true);
       return report('ingested', source.format, aggs.length);
@@ -116,6 +122,7 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
         written += batch.size;
       },
       onProgress: (n) => opts.onProgress?.(path, n),
+      limits: opts.limits,
     };
     const result = worker ? await readFlowsInWorker(worker, path, source, read, hashing, store) : await readFlowFile(path, source, read);
     if (result === 'duplicate') {
@@ -145,7 +152,7 @@ function readFlowsInWorker(
   url: URL, path: string, source: FlowSource, opts: FlowReadOptions, hashing: Promise<string>, store: Store,
 ): Promise<FlowReadResult | 'duplicate'> {
   return new Promise((resolve, reject) => {
-    const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds };
+    const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds, limits: opts.limits };
     const worker = new Worker(url, { workerData: data });
     let settled = false;
     const settle = (fn: () => void) => {
@@ -179,7 +186,7 @@ function readFlowsInWorker(
 }
 
 async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<typeof newReadContext>, writer: ReturnType<Store['beginInput']>, opts: IngestOptions) {
-  const text = await readText(path);
+  const text = await readText(path, opts.limits);
   const all = source.read(text, ctx);
   const kept: K8sObject[] = [];
   for (const o of all) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeEstate } from '../../bench/web.js';
 import { Store } from '../../store/store.js';
 import { ingestPaths } from '../../ui/ingest.js';
 import { startServer, type RunningServer } from '../../ui/server/listen.js';
@@ -157,13 +158,48 @@ suite(title, () => {
     await page.close();
   });
 
-  it('findings view: a sortable table; service accounts: not yet available', async () => {
+  it('findings view: a sortable table', async () => {
     const page = await open('/?view=findings', 'table.findings-table tbody tr');
     expect(await page.locator('table.findings-table tbody tr').count()).toBeGreaterThan(5);
     await page.click('button.sort[data-sort="id"]');
     await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('id');
+    await page.close();
+  });
+
+  it('service accounts: the audit as a sortable table; a row opens its findings and workloads; a workload opens on the map', async () => {
+    const page = await open('/?view=findings', 'table.findings-table tbody tr');
     await page.click('button.tab[data-view="sa"]');
-    await expect.poll(() => page.textContent('#table-pane')).toMatch(/Not yet available/);
+    await page.waitForSelector('table.sa-table tbody tr');
+    const rows = () => page.locator('table.sa-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const all = await rows();
+    const names = all.map((r) => `${r[0]}/${r[1]}`);
+    expect(names).toEqual(expect.arrayContaining(['boutique/default', 'boutique/frontend', 'kube-system/coredns', 'kube-system/default']));
+    const dflt = all.find((r) => r[0] === 'boutique' && r[1] === 'default')!;
+    expect(dflt.slice(2, 6)).toEqual(['1', 'mounted', '—', '1 medium1 low']);
+    expect(all.find((r) => r[0] === 'kube-system' && r[1] === 'default')!.slice(2, 4)).toEqual(['0', 'not mounted']);
+    // Default order: most severe findings first.
+    expect(all[0][5]).toMatch(/medium/);
+    expect(all[all.length - 1][5]).toBe('—');
+    // Sort by name, then descending.
+    await page.click('table.sa-table button.sort[data-sort="name"]');
+    await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('name');
+    await expect.poll(async () => (await rows()).map((r) => r[1])).toEqual([...all.map((r) => r[1])].sort((a, b) => a.localeCompare(b)));
+    await page.click('table.sa-table button.sort[data-sort="name"]');
+    await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('-name');
+    await expect.poll(async () => (await rows())[0][1]).toBe('shippingservice');
+    // Detail: findings and workloads of boutique/default.
+    await page.locator('table.sa-table tr[data-sa="boutique/default"] button.link').click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('sa')).toBe('boutique/default');
+    await expect.poll(() => page.locator('#detail h2').textContent()).toBe('default');
+    expect((await page.locator('#detail ul.findings code').allTextContents()).sort()).toEqual(['AUTOMOUNT_TOKEN_UNUSED', 'DEFAULT_SERVICE_ACCOUNT']);
+    await page.screenshot({ path: join(ARTIFACTS, 'web-ui-service-accounts.png') });
+    await page.locator('#detail ul.sa-workloads button', { hasText: 'boutique/redis-cart[Deployment]' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('view')).toBeNull();
+    expect(new URL(page.url()).searchParams.get('sel')).toBe('boutique/redis-cart[Deployment]');
+    await page.waitForSelector('#graph[data-state="ready"]');
+    await expect.poll(() => page.locator('#detail h2').textContent()).toBe('redis-cart');
+    await page.goBack();
+    await expect.poll(() => page.locator('#detail h2').textContent()).toBe('default');
     await page.close();
   });
 
@@ -188,6 +224,15 @@ suite(title, () => {
     expect(await page.locator('#detail table.labels td').textContent()).toBe(HOSTILE);
     await expect.poll(() => page.getByText(HOSTILE_SA, { exact: true }).count()).toBe(1);
     expect(await page.locator('img[src="x"], #detail script').count()).toBe(0);
+    // The service account named with markup: a row and a panel of text.
+    await page.click('button.tab[data-view="sa"]');
+    const row = page.locator('table.sa-table tbody tr', { hasText: HOSTILE_SA });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.locator('td').nth(1).textContent()).toBe(`${HOSTILE_SA}missing`);
+    await row.locator('button.link').click();
+    await expect.poll(() => page.locator('#detail h2').textContent()).toBe(HOSTILE_SA);
+    expect(await page.locator('#detail ul.sa-workloads').textContent()).toContain('lab/xss-probe[Pod]');
+    expect(await page.locator('script:not([src])').count()).toBe(0);
     await page.waitForTimeout(300);
     expect(problems.filter((p) => p.startsWith('dialog'))).toEqual([]);
     await page.close();
@@ -210,6 +255,48 @@ suite(title, () => {
       await real.close();
     }
   });
+
+  it('a big estate opens in the packed grid with namespaces as plain boxes; the force layout makes them compound again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'segmap-big-'));
+    const big = Store.open(join(dir, 'big.db'));
+    const estate = writeEstate(dir, { workloads: 700, edges: 1500, namespaces: 7 });
+    await ingestPaths(big, [estate.dump, estate.flows]);
+    const srv = await startServer({ store: big, port: 0, webRoot: web, proposer: async () => undefined, log: () => {} });
+    try {
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      await page.goto(srv.url);
+      await page.waitForSelector('#graph[data-state="ready"]', { timeout: 30_000 });
+      const shape = () => page.evaluate(() => {
+        const cy = window.segmapTest!.cy()!;
+        return { boxes: cy.nodes('.box').length, parents: cy.nodes(':parent').length, workloads: cy.nodes().not('.group').length, edges: cy.edges().length };
+      });
+      expect(await shape()).toEqual({ boxes: 7, parents: 0, workloads: 700, edges: 1500 });
+      expect(await page.textContent('#status')).toMatch(/packed layout/);
+      // Each box encloses its members, as a compound parent would.
+      expect(await page.evaluate(() => {
+        const cy = window.segmapTest!.cy()!;
+        return cy.nodes().not('.group').every((n) => {
+          const b = cy.getElementById(n.data('box') as string).boundingBox({ includeLabels: false });
+          const p = n.position();
+          return p.x > b.x1 && p.x < b.x2 && p.y > b.y1 && p.y < b.y2;
+        });
+      })).toBe(true);
+      // Search keeps the matching workload's box unfaded.
+      await page.fill('#f-q', 'svc-0003');
+      await expect.poll(() => page.evaluate(() => {
+        const cy = window.segmapTest!.cy()!;
+        return [cy.nodes('.match').map((n) => n.id()), cy.nodes('.box').not('.faded').map((n) => n.id())];
+      })).toEqual([['team-03/svc-0003[Deployment]'], ['ns:team-03']]);
+      await page.click('#relayout');
+      await expect.poll(shape, { timeout: 60_000 }).toEqual({ boxes: 0, parents: 7, workloads: 700, edges: 1500 });
+      await expect.poll(() => page.evaluate(() => window.segmapTest!.cy()!.nodes('.match').map((n) => n.id()))).toEqual(['team-03/svc-0003[Deployment]']);
+      await page.close();
+    } finally {
+      await srv.close();
+      big.close();
+    }
+  }, 120_000);
 
   it('no CSP violation, script error or dialog on any page above', () => {
     expect(problems).toEqual([]);

@@ -6,7 +6,8 @@ import { k8sDump } from '../../collector/k8s-dump.js';
 import { newReadContext } from '../../collector/source.js';
 import { endpointId, formatIssue, protocolName, type Edge, type Finding, type Graph, type K8sObject } from '../../model/index.js';
 import type { Store, TimeWindow } from '../../store/store.js';
-import { analyzeGraph, loadIdentity, policyEngine } from '../pipeline.js';
+import type { SaAuditResult } from '../../analyzer/sa-audit.js';
+import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine } from '../pipeline.js';
 import { mergePolicies, POLICY_KINDS } from '../policy-input.js';
 import type {
   EdgeDetail, FlowRow, GraphFilters, Meta, PeerRow, SimulateRequest, SimulateResult, WorkloadDetail,
@@ -32,7 +33,7 @@ export function parseWindow(since: unknown, until: unknown): TimeWindow {
   return w;
 }
 
-interface WindowResult { graph: Graph; findings?: Finding[] }
+interface WindowResult { graph: Graph; findings?: Finding[]; accounts?: SaAuditResult }
 
 /**
  * The analysis behind the API, computed once per database state and time window. The server never writes; when an
@@ -96,6 +97,12 @@ export class Analysis {
       r.findings = policyFindings(identity, r.graph, policyEngine(identity.current).engine);
     }
     return { findings: r.findings };
+  }
+
+  /** The service-account audit of a window (`segmap sa-audit`), computed by the same pipeline function as the CLI. */
+  serviceAccounts(w: TimeWindow = {}, now?: number): SaAuditResult {
+    const r = this.window(w);
+    return (r.accounts ??= analyzeServiceAccounts(this.store, { ...w, now }, this.identity()));
   }
 
   meta(version: string, policies: boolean): Meta {

@@ -1,6 +1,6 @@
 import express, { Router, type Request } from 'express';
 
-import type { GraphFilters, SimulateRequest, WorkloadPolicies } from '../web/api-types.js';
+import type { GraphFilters, ServiceAccountEntry, SimulateRequest, WorkloadPolicies } from '../web/api-types.js';
 import { Analysis, filterGraph, parseWindow } from './analysis.js';
 import { apiNotFound, HttpError } from './errors.js';
 import type { Proposal, ProposeFn } from './proposer.js';
@@ -78,6 +78,12 @@ export function apiRouter(analysis: Analysis, opts: ApiOptions): Router {
 
   r.get('/findings', (req, res) => {
     res.json(analysis.findings(windowOf(req)).findings);
+  });
+
+  // The entries `segmap sa-audit --format json` prints: one per service account, from the same analysis.
+  r.get('/service-accounts', (req, res) => {
+    const body: ServiceAccountEntry[] = analysis.serviceAccounts(windowOf(req), Math.floor(opts.now().getTime() / 1000)).accounts;
+    res.json(body);
   });
 
   // JSON only: a cross-site page cannot send application/json without a CORS preflight, which this server never grants.

@@ -6,6 +6,39 @@ import type { Edge, Endpoint, Finding, Graph, GraphNode } from '../../model/inde
 
 export type { Edge, Endpoint, Finding, Graph, GraphNode };
 
+/**
+ * `GET /api/v1/service-accounts`: the entries `segmap sa-audit --format json` prints, one per service account
+ * (analyzer/sa-audit.ts `AccountEntry`, which the web layer may not import; the server assigns one to the other, so
+ * the compiler keeps them in step).
+ */
+export interface ServiceAccountEntry {
+  namespace: string;
+  name: string;
+  /** False for accounts only named by workloads, bindings or audit logs. */
+  exists: boolean;
+  automountServiceAccountToken?: boolean;
+  workloads: ServiceAccountWorkload[];
+  tokenMounted: boolean;
+  /** Newest audit-log request by this account (ISO 8601); null when none, or no audit log was ingested. */
+  lastApiUse: string | null;
+  apiUse: { verb: string; apiGroup: string; resource: string; namespace: string; outcome: string; count: number; lastSeen: string }[];
+  grants: { binding: string; role: string; scope: string; risks: string[]; usedRequests?: number }[];
+  legacyTokens: { secret: string; lastUsed: string | null }[];
+  /** Least-privilege roles covering exactly the audited requests. */
+  suggestion?: { user: string; subject: { kind: string; name: string; namespace?: string }; roles: { kind: string; name: string; namespace?: string; rules: unknown[] }[]; requests: number };
+  findings: Finding[];
+}
+
+export interface ServiceAccountWorkload {
+  id: string;
+  endpoint: Endpoint;
+  tokenMounted: boolean;
+  tokenMountedBy: 'pod spec' | 'service account' | 'default';
+  /** Seen in the traffic of the window; and seen calling the API server. */
+  observed: boolean;
+  talksToApiServer: boolean;
+}
+
 export interface ApiError { error: { status: number; message: string } }
 
 export interface Meta {

@@ -6,13 +6,39 @@ import { h, replace } from './dom.js';
 import { errorBox } from './panel.js';
 import { filtersOf } from './state.js';
 
-const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-const COLUMNS = [
-  { key: 'severity', label: 'Severity', value: (f: Finding) => SEVERITY_RANK[f.severity] ?? 9 },
-  { key: 'id', label: 'Finding', value: (f: Finding) => f.id },
-  { key: 'subject', label: 'Subject', value: (f: Finding) => subjectId(f) },
-  { key: 'message', label: 'Message', value: (f: Finding) => f.message },
-] as const;
+export const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+/** A sortable column: its URL key, header text, and the value rows are ordered by. */
+export interface Column<T> { key: string; label: string; value: (row: T) => number | string }
+
+/**
+ * Rows in the order the URL's `sort` asks for (`-` prefix: descending), ties broken by `tie`; and the header row whose
+ * buttons change it. Shared by the findings and service-account tables.
+ */
+export function sortableTable<T>(app: AppContext, columns: readonly Column<T>[], rows: readonly T[], tie: (a: T, b: T) => number, fallback = columns[0].key): { head: HTMLElement; sorted: T[] } {
+  const sort = app.state().sort ?? fallback;
+  const desc = sort.startsWith('-');
+  const col = columns.find((c) => c.key === sort.replace(/^-/, '')) ?? columns.find((c) => c.key === fallback) ?? columns[0];
+  const sorted = [...rows].sort((a, b) => {
+    const x = col.value(a);
+    const y = col.value(b);
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return (desc ? -c : c) || tie(a, b);
+  });
+  const head = h('thead', null, h('tr', null, columns.map((c) => h('th', null,
+    h('button', {
+      type: 'button', className: 'link sort', dataset: { sort: c.key },
+      onclick: () => app.navigate({ sort: c.key === col.key && !desc ? `-${c.key}` : c.key }, true),
+    }, c.label, c.key === col.key ? (desc ? ' ▼' : ' ▲') : '')))));
+  return { head, sorted };
+}
+
+const COLUMNS: Column<Finding>[] = [
+  { key: 'severity', label: 'Severity', value: (f) => SEVERITY_RANK[f.severity] ?? 9 },
+  { key: 'id', label: 'Finding', value: (f) => f.id },
+  { key: 'subject', label: 'Subject', value: (f) => subjectId(f) },
+  { key: 'message', label: 'Message', value: (f) => f.message },
+];
 
 export function subjectId(f: Finding): string {
   return f.subject.kind === 'ServiceAccount' ? `${f.subject.namespace}/${f.subject.name}[ServiceAccount]` : endpointId(f.subject);
@@ -28,38 +54,19 @@ export async function renderFindings(el: HTMLElement, app: AppContext): Promise<
     replace(el, errorBox(e));
     return;
   }
-  const sort = app.state().sort ?? 'severity';
-  const desc = sort.startsWith('-');
-  const col = COLUMNS.find((c) => c.key === sort.replace(/^-/, '')) ?? COLUMNS[0];
-  const sorted = [...fs].sort((a, b) => {
-    const x = col.value(a);
-    const y = col.value(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-    return (desc ? -c : c) || subjectId(a).localeCompare(subjectId(b));
-  });
+  const { head, sorted } = sortableTable(app, COLUMNS, fs, (a, b) => subjectId(a).localeCompare(subjectId(b)));
   replace(el,
     h('h2', null, `Findings (${fs.length})`),
-    h('p', { className: 'hint' }, 'What the cluster\'s current policies allow, set against what was observed. Click a subject to see it on the map.'),
+    h('p', { className: 'hint' }, 'What the cluster\'s current policies allow, set against what was observed. Click a subject to see it on the map; service-account findings are in the Service accounts view.'),
     h('table', { className: 'grid findings-table' },
-      h('thead', null, h('tr', null, COLUMNS.map((c) => h('th', null,
-        h('button', {
-          type: 'button', className: 'link sort', dataset: { sort: c.key },
-          onclick: () => app.navigate({ sort: c.key === col.key && !desc ? `-${c.key}` : c.key }, true),
-        }, c.label, c.key === col.key ? (desc ? ' ▼' : ' ▲') : ''))))),
+      head,
       h('tbody', null, sorted.map((f) => h('tr', null,
         h('td', null, h('span', { className: `sev sev-${f.severity}` }, f.severity)),
         h('td', null, h('code', null, f.id)),
         h('td', null, f.subject.kind === 'ServiceAccount'
-          ? h('span', { className: 'mono' }, subjectId(f))
+          ? h('button', { type: 'button', className: 'link mono', onclick: () => app.navigate({ view: 'sa', sa: `${f.subject.namespace}/${f.subject.name}` }, true) }, subjectId(f))
           : h('button', { type: 'button', className: 'link mono', onclick: () => app.navigate({ view: 'map', sel: subjectId(f), edge: undefined }, true) }, subjectId(f))),
         h('td', null, f.message),
       )))),
-  );
-}
-
-export function renderServiceAccounts(el: HTMLElement): void {
-  replace(el,
-    h('h2', null, 'Service-account audit'),
-    h('p', { className: 'placeholder' }, 'Not yet available. The audit of stale and over-privileged service accounts (from Secret metadata and API-server audit logs; Secret data is never read) is planned for a later release. Until then, `segmap sa-audit` is not part of this build either.'),
   );
 }

@@ -1,4 +1,4 @@
-import cytoscape, { type Core, type ElementDefinition, type StylesheetJson } from 'cytoscape';
+import cytoscape, { type Core, type ElementDefinition, type NodeCollection, type StylesheetJson } from 'cytoscape';
 import { endpointId } from '../../model/endpoint.js';
 import type { Edge, Endpoint, Graph } from './api-types.js';
 import { edgeKey } from './state.js';
@@ -26,14 +26,26 @@ export function groupOf(e: Endpoint): { id: string; label: string } {
 
 export const edgeId = (e: Edge) => edgeKey({ src: endpointId(e.src), dst: endpointId(e.dst), protocol: e.protocol, port: e.port, verdict: e.verdict });
 
-export function elements(g: Graph, positions?: Positions): ElementDefinition[] {
-  const groups = new Map<string, ElementDefinition>();
+/**
+ * The elements to draw. Namespaces and the other groups are compound parents; or, with `boxes` (big estates whose
+ * positions are known up front), plain nodes sized to the box around their members. Compound parents make cytoscape
+ * walk every parent, child and connected edge whenever any style of any of them is computed, which is most of the
+ * first-render time of a big estate; a box is one more ordinary node.
+ */
+export function elements(g: Graph, positions?: Positions, boxes = false): ElementDefinition[] {
+  const groups = new Map<string, ElementDefinition & { members: [number, number][] }>();
   const nodes: ElementDefinition[] = [];
+  const asBoxes = boxes && positions !== undefined;
   for (const n of g.nodes) {
     const grp = groupOf(n);
-    if (!groups.has(grp.id)) groups.set(grp.id, { group: 'nodes', data: { id: grp.id, label: grp.label, kind: 'group' }, classes: 'group' });
+    let group = groups.get(grp.id);
+    if (!group) groups.set(grp.id, group = { group: 'nodes', data: { id: grp.id, label: grp.label, kind: 'group' }, classes: asBoxes ? 'group box' : 'group', members: [] });
     const p = positions?.[n.id];
-    nodes.push({ group: 'nodes', data: { id: n.id, label: displayName(n), kind: n.kind, parent: grp.id }, ...(p ? { position: { x: p[0], y: p[1] } } : {}) });
+    if (p) group.members.push(p);
+    nodes.push({
+      group: 'nodes', data: { id: n.id, label: displayName(n), kind: n.kind, ...(asBoxes ? { box: grp.id } : { parent: grp.id }) },
+      ...(p ? { position: { x: p[0], y: p[1] } } : {}),
+    });
   }
   const edges: ElementDefinition[] = g.edges.map((e) => ({
     group: 'edges',
@@ -43,8 +55,48 @@ export function elements(g: Graph, positions?: Positions): ElementDefinition[] {
     },
     classes: e.verdict,
   }));
-  return [...groups.values(), ...nodes, ...edges];
+  const groupEls = [...groups.values()].map(({ members, ...el }) => {
+    if (!asBoxes) return el;
+    // The box a compound parent would have: its members' extent, plus the node size, plus the padding.
+    const [x1, y1, x2, y2] = extent(members);
+    const pad = NODE_SIZE / 2 + GROUP_PADDING;
+    return {
+      ...el, grabbable: false, selectable: false,
+      data: { ...el.data, w: x2 - x1 + 2 * pad, h: y2 - y1 + 2 * pad + LABEL_ROOM },
+      position: { x: (x1 + x2) / 2, y: (y1 + y2 + LABEL_ROOM) / 2 },
+    };
+  });
+  return [...groupEls, ...nodes, ...edges];
 }
+
+/** [x1, y1, x2, y2] of points (x1 > x2 when there are none). */
+function extent(points: Iterable<[number, number]>): [number, number, number, number] {
+  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [x, y] of points) {
+    if (x < x1) x1 = x;
+    if (x > x2) x2 = x;
+    if (y < y1) y1 = y;
+    if (y > y2) y2 = y;
+  }
+  return [x1, y1, x2, y2];
+}
+
+const NODE_SIZE = 26;
+const GROUP_PADDING = 14;
+/** Room under a box's members for their labels (a compound parent includes them in its size). */
+const LABEL_ROOM = 16;
+
+/** The groups (compound parents or boxes) the given nodes are drawn in. */
+export function containersOf(cy: Core, nodes: NodeCollection): NodeCollection {
+  const ids = new Set<string>();
+  nodes.forEach((n) => { const b = n.data('box') as string | undefined; if (b) ids.add(b); });
+  let out = nodes.parents();
+  for (const id of ids) out = out.union(cy.getElementById(id));
+  return out;
+}
+
+/** Whether the groups are drawn as boxes (no compound parents): the force layout needs them compound. */
+export const hasBoxes = (cy: Core) => cy.nodes('.box').nonempty();
 
 const KIND_STYLE: Record<string, { color: string; shape: string }> = {
   Deployment: { color: '#2f6fdf', shape: 'round-rectangle' },
@@ -73,11 +125,14 @@ export function graphStyle(large: boolean): StylesheetJson {
   return [
     {
       selector: 'node',
-      style: {
-        label: 'data(label)', 'font-size': 11, color: '#1f2937', 'text-valign': 'bottom', 'text-margin-y': 4, width: 26, height: 26,
-        ...(large ? { 'min-zoomed-font-size': 10 } : { 'text-wrap': 'ellipsis', 'text-max-width': '120px', 'min-zoomed-font-size': 7 }),
-        'border-width': 1, 'border-color': '#ffffff',
-      },
+      // Big maps: as few properties as will do (each one applied costs a pass over the node's edges in cytoscape);
+      // labels show from zoom ~0.9 on.
+      style: large
+        ? { label: 'data(label)', 'font-size': 11, 'text-valign': 'bottom', width: NODE_SIZE, height: NODE_SIZE, 'min-zoomed-font-size': 10 }
+        : {
+          label: 'data(label)', 'font-size': 11, color: '#1f2937', 'text-valign': 'bottom', 'text-margin-y': 4, width: NODE_SIZE, height: NODE_SIZE,
+          'text-wrap': 'ellipsis', 'text-max-width': '120px', 'min-zoomed-font-size': 7, 'border-width': 1, 'border-color': '#ffffff',
+        },
     },
     ...kinds,
     {
@@ -88,12 +143,14 @@ export function graphStyle(large: boolean): StylesheetJson {
         'text-margin-y': -4, 'min-zoomed-font-size': 4,
       },
     },
+    // A box stands in for a compound parent: sized by data, under everything else.
+    { selector: 'node.box', style: { width: 'data(w)', height: 'data(h)', 'z-compound-depth': 'bottom', 'text-margin-y': 0 } },
     {
       selector: 'edge',
       // Big maps: haystack lines, no labels, no arrowheads, no transparency — the cheapest edges to build and draw (text
       // measuring for thousands of labels alone costs seconds). A selected edge shows its label and direction.
       style: large
-        ? { width: 'data(width)', 'line-color': '#b6c2d2', 'curve-style': 'haystack', 'haystack-radius': 0 }
+        ? { width: 'data(width)', 'line-color': '#b6c2d2' } // curve-style: haystack is cytoscape's default
         : {
           width: 'data(width)', 'line-color': '#94a3b8', 'target-arrow-color': '#94a3b8', 'arrow-scale': 0.8, opacity: 0.85,
           'curve-style': 'bezier', 'target-arrow-shape': 'triangle', label: 'data(label)', ...EDGE_TEXT,
@@ -118,13 +175,18 @@ export function graphStyle(large: boolean): StylesheetJson {
 
 const isLarge = (g: Graph) => g.edges.length > LARGE_EDGES || g.nodes.length > FORCE_LAYOUT_MAX_NODES;
 
-export function createCy(container: HTMLElement, g: Graph, positions?: Positions): Core {
+/**
+ * The map. Big estates whose positions are known (packed grid or cached layout) draw their groups as boxes, not compound
+ * parents (see `elements`); `compound` forces compound parents (the force layout needs them).
+ */
+export function createCy(container: HTMLElement, g: Graph, positions?: Positions, opts: { compound?: boolean } = {}): Core {
   const large = isLarge(g);
   return cytoscape({
     container,
-    elements: elements(g, positions),
+    elements: elements(g, positions, large && !opts.compound),
     style: graphStyle(large),
-    layout: { name: 'preset' },
+    // The caller fits the viewport once (a preset layout would fit, i.e. measure every element, on its own first).
+    layout: { name: 'preset', fit: false },
     minZoom: 0.02,
     maxZoom: 4,
     boxSelectionEnabled: false,
@@ -213,6 +275,23 @@ export function initialPositions(g: Graph): { positions: Positions; how: LayoutR
   if (saved && g.nodes.every((n) => saved[n.id] !== undefined)) return { positions: saved, how: 'cached' };
   if (g.nodes.length > FORCE_LAYOUT_MAX_NODES) return { positions: packedPositions(g), how: 'packed' };
   return undefined;
+}
+
+/**
+ * `cy.fit` from the positions alone: fitting measures every element, which computes every style before the first
+ * frame; known positions give the same viewport (nodes' extent, plus room for group boxes and labels) for nothing.
+ */
+export function fitPositions(cy: Core, positions: Positions, padding = 30): void {
+  let [x1, y1, x2, y2] = extent(Object.values(positions));
+  if (x1 > x2) return;
+  // Node size and group padding around the extent, the group label above it, node labels below.
+  const m = NODE_SIZE / 2 + GROUP_PADDING;
+  [x1, x2, y1, y2] = [x1 - m, x2 + m, y1 - m - 20, y2 + m + LABEL_ROOM];
+  const w = cy.width() - 2 * padding;
+  const hgt = cy.height() - 2 * padding;
+  if (w <= 0 || hgt <= 0) { cy.fit(undefined, padding); return; }
+  const zoom = Math.min(cy.maxZoom(), Math.max(cy.minZoom(), Math.min(w / (x2 - x1), hgt / (y2 - y1))));
+  cy.viewport({ zoom, pan: { x: (cy.width() - zoom * (x1 + x2)) / 2, y: (cy.height() - zoom * (y1 + y2)) / 2 } });
 }
 
 export type LayoutResult = 'cached' | 'force' | 'packed';

@@ -3,9 +3,10 @@ import { api, ApiFailure, query } from './api.js';
 import type { Graph, Meta } from './api-types.js';
 import type { AppContext, Progress } from './context.js';
 import { byId, download, fmtCount, fmtTime, h, replace } from './dom.js';
-import { renderFindings, renderServiceAccounts } from './findings-view.js';
-import { createCy, FORCE_LAYOUT_MAX_NODES, forceLayout, initialPositions } from './graph.js';
+import { renderFindings } from './findings-view.js';
+import { containersOf, createCy, fitPositions, FORCE_LAYOUT_MAX_NODES, forceLayout, hasBoxes, initialPositions, type Positions } from './graph.js';
 import { DetailPanel } from './panel.js';
+import { ServiceAccountsView } from './sa-view.js';
 import { SimulateView } from './simulate-view.js';
 import { filtersOf, readState, sameFilters, stateUrl, type View, type ViewState } from './state.js';
 
@@ -31,6 +32,7 @@ class App implements AppContext {
   private firstRender = true;
   private readonly panel: DetailPanel;
   private readonly sim: SimulateView;
+  private readonly saView: ServiceAccountsView;
   private readonly graphEl = byId('graph');
   private readonly statusEl = byId('status');
   private readonly controls = {
@@ -47,6 +49,7 @@ class App implements AppContext {
   constructor() {
     this.panel = new DetailPanel(byId('detail'), this);
     this.sim = new SimulateView(byId('simulate'), this);
+    this.saView = new ServiceAccountsView(this);
   }
 
   state(): ViewState { return this.current; }
@@ -170,7 +173,10 @@ class App implements AppContext {
     } else if (next.view === 'findings') {
       await renderFindings(byId('table-pane'), this);
     } else {
-      renderServiceAccounts(byId('table-pane'));
+      if (prev.view !== 'sa') this.saView.invalidate();
+      // The side panel shows the selected account: nothing the workload panel still loads may overwrite it.
+      this.panel.clear();
+      await this.saView.render(byId('table-pane'), byId('detail'));
     }
   }
 
@@ -190,7 +196,8 @@ class App implements AppContext {
       this.bindGraphEvents(cy);
       const big = g.nodes.length > FORCE_LAYOUT_MAX_NODES;
       const how = init ? init.how : await this.progress.run(`Laying out ${fmtCount(g.nodes.length)} nodes…`, () => forceLayout(cy, g));
-      if (init) cy.fit(undefined, 30);
+      // Big maps: the viewport from the known positions (cy.fit would first compute every element's style).
+      if (init && hasBoxes(cy)) fitPositions(cy, init.positions); else if (init) cy.fit(undefined, 30);
       if (gen !== this.generation) return;
       mark('layout-done');
       this.loaded = s;
@@ -247,7 +254,7 @@ class App implements AppContext {
       const hits = cy.nodes().filter((n) => !n.hasClass('group') && (String(n.data('label')).toLowerCase().includes(needle) || n.id().toLowerCase().includes(needle)));
       cy.elements().addClass('faded');
       hits.removeClass('faded').addClass('match');
-      hits.parents().removeClass('faded');
+      containersOf(cy, hits).removeClass('faded');
       hits.connectedEdges().removeClass('faded');
       replace(hint, `${hits.length} match${hits.length === 1 ? '' : 'es'}${hits.length ? ' — Enter selects the first' : ''}`);
     });
@@ -274,10 +281,25 @@ class App implements AppContext {
   }
 
   private async relayout(): Promise<void> {
-    const cy = this.cyInstance;
+    const shown = this.cyInstance;
     const g = this.graphData;
-    if (!cy || !g) return;
-    await this.progress.run(`Force-directed layout of ${fmtCount(g.nodes.length)} nodes…`, () => forceLayout(cy, g));
+    if (!shown || !g) return;
+    await this.progress.run(`Force-directed layout of ${fmtCount(g.nodes.length)} nodes…`, async () => {
+      let cy = shown;
+      if (hasBoxes(cy)) {
+        // The force layout keeps namespaces together through compound parents: redraw with them first, in place.
+        const pos: Positions = {};
+        cy.nodes().not('.group').forEach((n) => { const p = n.position(); pos[n.id()] = [p.x, p.y]; });
+        cy.destroy();
+        cy = this.cyInstance = createCy(this.graphEl, g, pos, { compound: true });
+        this.bindGraphEvents(cy);
+        this.applySearch(this.current.q);
+        const sel = this.current.sel ?? this.current.edge;
+        if (sel) cy.getElementById(sel).select();
+        if (this.sim.active) this.sim.highlight();
+      }
+      return forceLayout(cy, g);
+    });
     this.renderStatus(g, '');
   }
 

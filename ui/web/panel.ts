@@ -106,7 +106,7 @@ function section(title: string, body: Node): HTMLElement {
   return h('section', null, h('h3', null, title), body);
 }
 
-function keyValues(rows: [string, string | undefined][], className = 'kv'): HTMLElement {
+export function keyValues(rows: [string, string | undefined][], className = 'kv'): HTMLElement {
   return h('table', { className: `kv ${className}` },
     h('tbody', null, rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => h('tr', null, h('th', null, k), h('td', null, v!)))));
 }

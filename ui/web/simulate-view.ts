@@ -3,6 +3,7 @@ import { api } from './api.js';
 import type { SimulateResult } from './api-types.js';
 import type { AppContext } from './context.js';
 import { fmtCount, fmtTime, h, replace } from './dom.js';
+import { containersOf } from './graph.js';
 import { errorBox } from './panel.js';
 import { edgeKey, filtersOf } from './state.js';
 
@@ -103,7 +104,7 @@ export class SimulateView {
         if (e.empty()) continue;
         e.removeClass('dim').addClass('would-break');
         e.connectedNodes().removeClass('dim').addClass('would-break');
-        e.connectedNodes().parents().removeClass('dim');
+        containersOf(cy, e.connectedNodes()).removeClass('dim');
       }
     });
   }

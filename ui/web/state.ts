@@ -12,8 +12,10 @@ export interface ViewState extends GraphFilters {
   sel?: string;
   /** Selected edge: `src|dst|protocol|port|verdict`. */
   edge?: string;
-  /** Findings table sort: column, `-` prefix for descending. */
+  /** Findings / service-account table sort: column, `-` prefix for descending. */
   sort?: string;
+  /** Selected service account (`namespace/name`) in the service-accounts view. */
+  sa?: string;
 }
 
 const FILTER_KEYS = ['namespace', 'kind', 'port', 'verdict', 'since', 'until'] as const;
@@ -36,13 +38,14 @@ export function readState(search: string = location.search): ViewState {
     sel: get('sel'),
     edge: get('edge'),
     sort: get('sort'),
+    sa: get('sa'),
   };
 }
 
 export function stateUrl(s: ViewState): string {
   const p = new URLSearchParams();
   if (s.view !== 'map') p.set('view', s.view);
-  for (const k of [...FILTER_KEYS, 'q', 'sel', 'edge', 'sort'] as const) {
+  for (const k of [...FILTER_KEYS, 'q', 'sel', 'edge', 'sort', 'sa'] as const) {
     const v = s[k];
     if (v !== undefined && v !== '') p.set(k, String(v));
   }
