@@ -152,7 +152,8 @@ function readFlowsInWorker(
   url: URL, path: string, source: FlowSource, opts: FlowReadOptions, hashing: Promise<string>, store: Store,
 ): Promise<FlowReadResult | 'duplicate'> {
   return new Promise((resolve, reject) => {
-    const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds, limits: opts.limits };
+    const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds, limits: opts.limits, stored: new SharedArrayBuffer(4) };
+    const stored = new Int32Array(data.stored);
     const worker = new Worker(url, { workerData: data });
     let settled = false;
     const settle = (fn: () => void) => {
@@ -173,7 +174,11 @@ function readFlowsInWorker(
     worker.on('message', (m: FlowWorkerMessage) => {
       if (settled) return;
       try {
-        if (m.type === 'batch') opts.onBatch(m.batch);
+        if (m.type === 'batch') {
+          opts.onBatch(m.batch);
+          Atomics.add(stored, 0, 1);
+          Atomics.notify(stored, 0);
+        }
         else if (m.type === 'progress') opts.onProgress?.(m.lines);
         else settle(() => resolve(m.result));
       } catch (e) {
