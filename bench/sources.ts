@@ -174,8 +174,8 @@ export async function benchSources(): Promise<{ label: string; value: string }[]
   };
   run();
   out.push({ label: 'pcap decode+aggregate (packets)', value: rate(n, run()) });
-  for (const r of out) process.stdout.write(`${r.label.padEnd(50)} ${r.value}\n`);
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await benchSources();
+// Run alone (`node dist/bench/sources.js`): print the rows; `npm run bench` prints them in its own table.
+if (import.meta.url === `file://${process.argv[1]}`) for (const r of await benchSources()) process.stdout.write(`${r.label.padEnd(50)} ${r.value}\n`);
