@@ -187,9 +187,9 @@ describe('collect k8s: failures and the CLI', () => {
     }
   });
 
-  it('stops cleanly on SIGTERM while watching, with the listing and the input committed', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('stops cleanly on %s while watching, with the listing and the input committed', async (signal) => {
     const { server, kubeconfig } = await fakeServer();
-    const db = tempDb('sigterm');
+    const db = tempDb(signal.toLowerCase());
     try {
       const child = spawn(process.execPath, [CLI, '--db', db, 'collect', 'k8s', '--kubeconfig', kubeconfig, '--watch', '2h'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let err = '';
@@ -198,15 +198,16 @@ describe('collect k8s: failures and the CLI', () => {
       child.stderr.on('data', (d) => { err += d; });
       const t0 = Date.now();
       while (server.requests.filter((q) => q.verb === 'watch').length < 20 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
-      child.kill('SIGTERM');
+      child.kill(signal);
       const [code] = (await new Promise((r) => child.on('exit', (...a) => r(a)))) as [number];
-      expect(err).toContain('SIGTERM: stopping');
+      expect(err).toContain(`${signal}: stopping`);
       expect(code).toBe(0);
       expect(out).toMatch(/collected 102 objects of 20 kinds in 1 listing; 0 watch events/);
       const store = Store.open(db, { readonly: true });
       try {
         expect(store.inputs().map((i) => [i.format, i.complete])).toEqual([['k8s-api', true]]);
         expect(store.counts().objects).toBe(102);
+        expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {
         store.close();
       }
