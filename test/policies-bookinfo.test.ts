@@ -9,9 +9,13 @@ import { ingestPaths } from '../ui/ingest.js';
 import { analyzeFindings, loadIdentity } from '../ui/pipeline.js';
 import { proposePolicies, type Proposal } from '../ui/policies.js';
 import { hasShared, SHARED, tempDb } from './helpers/scenario.js';
+import { crdValidator } from './helpers/schemas.js';
+import type { ValidateFunction } from 'ajv';
 
 const HUBBLE = 'cilium-hubble-otel-flows';
 const MANIFESTS = 'istio-bookinfo/samples/bookinfo/platform/kube/bookinfo.yaml';
+const ISTIO_SCHEMA = 'schemas/istio/security.istio.io_authorizationpolicies_peerauthentications.derived.yaml';
+const LINKERD_SCHEMAS = 'schemas/linkerd/derived';
 
 /** The app's documented edges (istio-bookinfo/expected-graph.md) plus the load generator seen in the Hubble capture. */
 const EXPECTED = [
@@ -36,7 +40,7 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
       await ingestPaths(store, [join(SHARED, HUBBLE)]);
       // The app's manifests name no namespace: placed where the capture ran them, as `kubectl apply -n bookinfo` would.
       await ingestPaths(store, [join(SHARED, MANIFESTS)], { namespace: 'bookinfo' });
-      proposal = proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true, targets: ['k8s', 'istio'], istioDryRun: false });
+      proposal = proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true, targets: ['k8s', 'istio', 'linkerd'], istioDryRun: false });
       accounts = new Map(loadIdentity(store).workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount]));
       findings = analyzeFindings(store).findings;
     } finally {
@@ -78,5 +82,26 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
     const app = [...admitted].filter((e) => e.startsWith('bookinfo/')).sort();
     expect(app).toEqual([...EXPECTED, 'bookinfo/reviews-v1[Deployment] => bookinfo/ratings-v1[Deployment] : TCP 9080'].sort());
     expect(findings.some((f) => f.id === 'SHARED_SERVICE_ACCOUNT' && f.subject.kind === 'ServiceAccount' && f.subject.name === 'bookinfo-reviews')).toBe(true);
+  });
+
+  it.skipIf(!hasShared(ISTIO_SCHEMA) || !hasShared(LINKERD_SCHEMAS))('every Istio and Linkerd object for Bookinfo validates against the CRD schemas', () => {
+    const v: Record<string, ValidateFunction> = {
+      AuthorizationPolicy: crdValidator(ISTIO_SCHEMA, 'v1', 'authorizationpolicies.security.istio.io'),
+      PeerAuthentication: crdValidator(ISTIO_SCHEMA, 'v1', 'peerauthentications.security.istio.io'),
+      Server: crdValidator(`${LINKERD_SCHEMAS}/server.derived.yaml`, 'v1beta3'),
+      MeshTLSAuthentication: crdValidator(`${LINKERD_SCHEMAS}/meshtls-authentication.derived.yaml`, 'v1alpha1'),
+      LinkerdAuthorizationPolicy: crdValidator(`${LINKERD_SCHEMAS}/authorization-policy.derived.yaml`, 'v1alpha1'),
+    };
+    const failures: string[] = [];
+    let n = 0;
+    for (const m of proposal.manifests.filter((x) => x.target === 'istio' || x.target === 'linkerd')) {
+      for (const d of parseAllDocuments(m.yaml).map((x) => x.toJS() as K8sObject)) {
+        const check = v[m.target === 'linkerd' && d.kind === 'AuthorizationPolicy' ? 'LinkerdAuthorizationPolicy' : d.kind];
+        n++;
+        if (!check || !check(d)) failures.push(`${m.path} ${d.kind}: ${JSON.stringify(check?.errors ?? 'no schema')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(n).toBeGreaterThan(10);
   });
 });
