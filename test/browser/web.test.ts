@@ -203,7 +203,7 @@ suite(title, () => {
     await page.close();
   });
 
-  it('exports PNG and JSON', async () => {
+  it('exports PNG, SVG and JSON', async () => {
     const page = await open();
     const [png] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
     const pngPath = join(ARTIFACTS, 'segmap-map.png');
@@ -213,6 +213,15 @@ suite(title, () => {
     const jsonPath = join(ARTIFACTS, 'segmap-graph.json');
     await json.saveAs(jsonPath);
     expect((JSON.parse(readFileSync(jsonPath, 'utf8')) as { edges: unknown[] }).edges).toHaveLength(32);
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#export-svg')]);
+    const svgPath = join(ARTIFACTS, 'segmap-map.svg');
+    await svg.saveAs(svgPath);
+    const svgText = readFileSync(svgPath, 'utf8');
+    expect(svgText.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svgText).toContain('>frontend</text>');
+    expect((svgText.match(/<line /g) ?? []).length).toBe(32);
+    // Well-formed XML: the browser's own parser accepts it.
+    expect(await page.evaluate((t) => new DOMParser().parseFromString(t, 'image/svg+xml').getElementsByTagName('parsererror').length, svgText)).toBe(0);
     await page.click('#export-manifests');
     await expect.poll(() => page.textContent('#toasts')).toMatch(/Not available yet/);
     await page.close();

@@ -1,3 +1,4 @@
+import { mapSvg } from './svg-export.js';
 import type { Core } from 'cytoscape';
 import { api, ApiFailure, query } from './api.js';
 import type { Graph, Meta } from './api-types.js';
@@ -122,7 +123,7 @@ class App implements AppContext {
     );
     replace(byId('exports'),
       h('button', { type: 'button', id: 'export-png', onclick: () => void this.exportPng() }, 'PNG'),
-      h('button', { type: 'button', disabled: true, title: 'SVG export needs the cytoscape-svg extension, which this build does not bundle: use PNG (picture) + JSON (data).' }, 'SVG'),
+      h('button', { type: 'button', id: 'export-svg', onclick: () => this.exportSvg() }, 'SVG'),
       h('button', { type: 'button', id: 'export-json', onclick: () => void this.exportBlob(`export/graph.json${query({ ...filtersOf(this.current) })}`, 'segmap-graph.json') }, 'JSON'),
       h('button', { type: 'button', id: 'export-manifests', onclick: () => void this.exportBlob('export/manifests.tar', 'segmap-policies.tar') }, 'Manifests (.tar)'),
     );
@@ -309,6 +310,12 @@ class App implements AppContext {
     const blob = await this.progress.run('Rendering PNG…', async () =>
       cy.png({ output: 'blob', full: true, bg: '#ffffff', scale: cy.nodes().length > 500 ? 1 : 2, maxWidth: 12000, maxHeight: 12000 }));
     download('segmap-map.png', blob);
+  }
+
+  private exportSvg(): void {
+    const cy = this.cyInstance;
+    if (!cy) { this.toast('Open the map first.', 'error'); return; }
+    download('segmap-map.svg', new Blob([mapSvg(cy)], { type: 'image/svg+xml' }));
   }
 
   private async exportBlob(path: string, name: string): Promise<void> {
