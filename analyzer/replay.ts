@@ -1,4 +1,4 @@
-import { endpointId, protocolName, type Endpoint, type ObservedAggregate } from '../model/index.js';
+import { endpointId, protocolName, type DeniedEdge, type Endpoint, type ObservedAggregate } from '../model/index.js';
 import { EdgeTally, isReply, iso, orient, sortEdges, type Oriented } from './graph.js';
 import type { Holder, IdentityIndex, Interval } from './identity.js';
 import { isProtocol, type Protocol } from './policy/connections.js';
@@ -7,17 +7,7 @@ import { IntervalSet } from './policy/intervals.js';
 import { parseIpv4 } from './policy/ipv4.js';
 import type { DecidedBy, Decision, Peer, PodPeer } from './policy/types.js';
 
-/** Observed allowed traffic that the replayed policies would drop, per edge as in `graph`. */
-export interface DeniedEdge {
-  src: Endpoint;
-  dst: Endpoint;
-  protocol: string;
-  port: number;
-  flows: number;
-  firstSeen: string;
-  lastSeen: string;
-  decidedBy: DecidedBy;
-}
+export type { DeniedEdge } from '../model/index.js';
 
 export interface ReplayResult {
   denied: DeniedEdge[];

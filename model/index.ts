@@ -5,3 +5,4 @@ export * from './k8s.js';
 export * from './graph.js';
 export * from './findings.js';
 export * from './intents.js';
+export * from './simulation.js';

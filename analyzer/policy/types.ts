@@ -98,19 +98,8 @@ export interface PolicySet {
 
 // ---- decisions for one connection ----
 
-export type PolicyKind = 'NetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'None';
-
-export interface DecidedBy {
-  kind: PolicyKind;
-  namespace?: string;
-  /** Empty when no policy selects the pod on that direction. */
-  name: string;
-  direction: Direction;
-  /** 0-based rule index in the policy's ingress/egress list, or why no rule decided. */
-  rule: number | 'default-deny' | 'no policy selects';
-  /** ANP/BANP rule name, when the rule has one. */
-  ruleName?: string;
-}
+import type { DecidedBy } from '../../model/index.js';
+export type { DecidedBy, PolicyKind } from '../../model/index.js';
 
 export interface DirectionDecision {
   allowed: boolean;

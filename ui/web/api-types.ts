@@ -2,7 +2,7 @@
  * The JSON the server's /api/v1 answers with. Types only: the web app reads them, and the server (which may import
  * anything) checks its answers against them, so the two cannot drift.
  */
-import type { Edge, Endpoint, Finding, Graph, GraphNode } from '../../model/index.js';
+import type { DeniedEdge, Edge, Endpoint, Finding, Graph, GraphNode } from '../../model/index.js';
 
 export type { Edge, Endpoint, Finding, Graph, GraphNode };
 
@@ -112,16 +112,8 @@ export interface EdgeDetail {
   limit: number;
 }
 
-export interface DeniedEdgeRow {
-  src: Endpoint;
-  dst: Endpoint;
-  protocol: string;
-  port: number;
-  flows: number;
-  firstSeen: string;
-  lastSeen: string;
-  decidedBy: { kind: string; name?: string; namespace?: string; direction?: string; rule?: number | string; ruleName?: string };
-}
+/** An edge the pasted policies would drop: the analyzer's own shape, from model/. */
+export type DeniedEdgeRow = DeniedEdge;
 
 export interface SimulateRequest {
   yaml: string;
