@@ -25,7 +25,3 @@ export function endpointId(e: Endpoint): string {
   if (e.kind === 'External') return `${e.cidr ?? e.ip ?? ''}${e.name ? `(${e.name})` : ''}[External]`;
   return `${e.ip ?? ''}[Unknown]`;
 }
-
-export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return endpointId(a) === endpointId(b);
-}
