@@ -1,6 +1,6 @@
 import {
   endpointId, protocolName, TCP,
-  type Edge, type Endpoint, type Graph, type GraphNode, type ObservedAggregate,
+  type AggregateChunks, type Edge, type Endpoint, type Graph, type GraphNode, type ObservedAggregate,
 } from '../model/index.js';
 import { portKey, type Holder, type IdentityIndex } from './identity.js';
 
@@ -99,9 +99,9 @@ export function isReply(a: ObservedAggregate, src: Holder, dst: Holder): boolean
 }
 
 /** Workload dependency graph from attributed aggregates. Pure: same inputs, same (sorted) output. */
-export function buildGraph(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, opts: GraphOptions = {}): Graph {
+export async function buildGraph(identity: IdentityIndex, aggregates: AggregateChunks, opts: GraphOptions = {}): Promise<Graph> {
   const edges = new Map<string, EdgeTally>();
-  for (const a of aggregates) {
+  for await (const chunk of aggregates) for (const a of chunk) {
     const o = orient(a, identity);
     const protocol = protocolName(a.protocol);
     const verdict = a.action === 'ACCEPT' ? 'allowed' : 'denied';

@@ -35,7 +35,7 @@ function agg(src: string, dst: string, sp: number, dp: number, at: number, extra
 }
 
 describe('identity: owner chain', () => {
-  it('walks Pod → ReplicaSet → Deployment and Pod → Job → CronJob; infers the parent when the middle object is missing', () => {
+  it('walks Pod → ReplicaSet → Deployment and Pod → Job → CronJob; infers the parent when the middle object is missing', async () => {
     const snap: ClusterSnapshot = { takenAt: T0, objects: [
       obj('Deployment', 'web'), obj('CronJob', 'reindex', {}, 'shop'),
       obj('ReplicaSet', 'web-5d8f', { metadata: { name: 'web-5d8f', namespace: 'shop', ownerReferences: [{ kind: 'Deployment', name: 'web', controller: true }] } }),
@@ -57,7 +57,7 @@ describe('identity: owner chain', () => {
 });
 
 describe('identity: time-aware attribution', () => {
-  it('gives a reused IP to each holder only during its own tenure', () => {
+  it('gives a reused IP to each holder only during its own tenure', async () => {
     const t0: ClusterSnapshot = { takenAt: T0, objects: [pod('old', '10.0.0.9', { created: T0 - 7200 }), pod('other', '10.0.0.10')] };
     // One hour later the old pod is gone and a different workload's pod holds the address.
     const t1: ClusterSnapshot = { takenAt: T0 + 3600, objects: [pod('new', '10.0.0.9', { created: T0 + 1800 }), pod('other', '10.0.0.10')] };
@@ -70,7 +70,7 @@ describe('identity: time-aware attribution', () => {
     }
   });
 
-  it('ends a finished pod\'s claim at its finish time although its status still shows the IP', () => {
+  it('ends a finished pod\'s claim at its finish time although its status still shows the IP', async () => {
     const snap: ClusterSnapshot = { takenAt: T0 + 3600, objects: [pod('job-pod', '10.0.0.7', { phase: 'Succeeded', finished: T0 + 300 })] };
     const id = buildIdentity([snap]);
     expect(id.holderAt('10.0.0.7', T0 + 200)?.endpoint.name).toBe('job-pod');
@@ -78,7 +78,7 @@ describe('identity: time-aware attribution', () => {
     expect(id.everHeld('10.0.0.7')).toBe(true);
   });
 
-  it('treats a pod missing from a later dump of its namespace as gone, but not one missing from a dump of another namespace', () => {
+  it('treats a pod missing from a later dump of its namespace as gone, but not one missing from a dump of another namespace', async () => {
     const a = pod('a', '10.0.0.5');
     const t1: ClusterSnapshot = { takenAt: T0 + 600, objects: [pod('b', '10.0.0.6')] };
     const elsewhere: ClusterSnapshot = { takenAt: T0 + 600, objects: [pod('c', '10.0.1.6', { ns: 'other' })] };
@@ -86,7 +86,7 @@ describe('identity: time-aware attribution', () => {
     expect(buildIdentity([{ takenAt: T0, objects: [a] }, elsewhere]).holderAt('10.0.0.5', T0 + 700)?.endpoint.name).toBe('a');
   });
 
-  it('attributes a node address to the host-network workload listening on the port', () => {
+  it('attributes a node address to the host-network workload listening on the port', async () => {
     const node: K8sObject = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.9.1' }] } };
     const ds = obj('DaemonSet', 'exporter', {}, 'mon');
     const hp = pod('exporter-x', '10.0.9.1', { owner: { kind: 'DaemonSet', name: 'exporter' }, hostNetwork: true, ports: [9100], ns: 'mon' });
@@ -105,32 +105,32 @@ describe('graph: direction and de-duplication', () => {
   ] };
   const id = buildIdentity([snap]);
 
-  it('uses listening ports before any heuristic, even when the server port is in the ephemeral range', () => {
+  it('uses listening ports before any heuristic, even when the server port is in the ephemeral range', async () => {
     const fwd = orient(agg('10.0.0.1', '10.0.0.2', 41000, 50051, T0), id);
     expect([fwd.client.name, fwd.server.name, fwd.port, fwd.reply]).toEqual(['client', 'ship', 50051, false]);
     const rep = orient(agg('10.0.0.2', '10.0.0.1', 50051, 41000, T0), id);
     expect([rep.client.name, rep.server.name, rep.port, rep.reply]).toEqual(['client', 'ship', 50051, true]);
   });
 
-  it('falls back to TCP flags, then to the lower port, for peers it does not know', () => {
+  it('falls back to TCP flags, then to the lower port, for peers it does not know', async () => {
     expect(orient(agg('203.0.113.9', '198.51.100.1', 40000, 45000, T0, { tcpFlags: 18 }), id).server.ip).toBe('203.0.113.9');
     expect(orient(agg('203.0.113.9', '198.51.100.1', 40000, 45000, T0, { tcpFlags: 2 }), id).server.ip).toBe('198.51.100.1');
     expect(orient(agg('203.0.113.9', '198.51.100.1', 20641, 22, T0), id).server.ip).toBe('198.51.100.1');
   });
 
-  it('never turns a reply into an edge and counts a conversation once', () => {
-    const g = buildGraph(id, [
+  it('never turns a reply into an edge and counts a conversation once', async () => {
+    const g = await buildGraph(id, [[
       agg('10.0.0.1', '10.0.0.2', 0, 50051, T0, { flows: 3, bytes: 300 }),
       agg('10.0.0.2', '10.0.0.1', 50051, 0, T0, { flows: 3, bytes: 9000 }),
-    ]);
+    ]]);
     expect(g.edges).toHaveLength(1);
     expect(g.edges[0]).toMatchObject({ src: { name: 'client' }, dst: { name: 'ship' }, protocol: 'TCP', port: 50051, verdict: 'allowed', flows: 3, bytes: 9300 });
   });
 
-  it('labels unknown cluster addresses Unknown and foreign ones External; filters by namespace', () => {
+  it('labels unknown cluster addresses Unknown and foreign ones External; filters by namespace', async () => {
     const later = buildIdentity([{ takenAt: T0, objects: [pod('job', '10.0.0.3', { phase: 'Succeeded', finished: T0 - 1000 }), pod('client', '10.0.0.1')] }]);
-    const g = buildGraph(later, [agg('10.0.0.1', '10.0.0.3', 0, 80, T0), agg('10.0.0.1', '93.184.216.34', 0, 443, T0)]);
+    const g = await buildGraph(later, [[agg('10.0.0.1', '10.0.0.3', 0, 80, T0), agg('10.0.0.1', '93.184.216.34', 0, 443, T0)]]);
     expect(g.edges.map((e) => e.dst.kind).sort()).toEqual(['External', 'Unknown']);
-    expect(buildGraph(later, [agg('10.0.0.1', '93.184.216.34', 0, 443, T0)], { namespace: 'nowhere' }).edges).toEqual([]);
+    expect((await buildGraph(later, [[agg('10.0.0.1', '93.184.216.34', 0, 443, T0)]], { namespace: 'nowhere' })).edges).toEqual([]);
   });
 });

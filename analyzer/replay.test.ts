@@ -30,9 +30,9 @@ describe('replay', () => {
   const identity = buildIdentity([{ takenAt: T + 3600, objects }]);
   const engine = new PolicyEngine(parsePolicies(objects).policies);
 
-  it('judges each aggregate with the holder of its time, even inside one run of the same conversation', () => {
+  it('judges each aggregate with the holder of its time, even inside one run of the same conversation', async () => {
     const run = [0, 600, 1200, 2400, 3000].map((dt) => agg('10.0.0.9', '10.0.0.2', T + dt));
-    const r = replay(identity, run, engine);
+    const r = await replay(identity, [run], engine);
     expect(r.aggregates).toBe(5);
     expect(r.allowedFlows).toBe(6);
     expect(r.deniedFlows).toBe(4);
@@ -41,22 +41,22 @@ describe('replay', () => {
       decidedBy: { kind: 'NetworkPolicy', name: 'db-in', direction: 'ingress', rule: 'default-deny' } });
   });
 
-  it('counts a reply with its request, never on its own, and leaves rejected records out', () => {
-    const r = replay(identity, [
+  it('counts a reply with its request, never on its own, and leaves rejected records out', async () => {
+    const r = await replay(identity, [[
       agg('10.0.0.9', '10.0.0.2', T + 2400),
       agg('10.0.0.2', '10.0.0.9', T + 2400, { srcPort: 5432, dstPort: 0, tcpFlags: 18 }),
       agg('10.0.0.9', '10.0.0.2', T + 3000, { action: 'REJECT' }),
-    ], engine);
+    ]], engine);
     expect(r.aggregates).toBe(2);
     expect(r.denied).toHaveLength(1);
     expect(r.denied[0].flows).toBe(2);
   });
 
-  it('explains an observed edge: the deciding rule and every policy in play', () => {
-    const x = explain(identity, [agg('10.0.0.9', '10.0.0.2', T)], engine, { src: 'shop/web[Pod]', dst: 'shop/db[Pod]', protocol: 'TCP', port: 5432 });
+  it('explains an observed edge: the deciding rule and every policy in play', async () => {
+    const x = await explain(identity, [[agg('10.0.0.9', '10.0.0.2', T)]], engine, { src: 'shop/web[Pod]', dst: 'shop/db[Pod]', protocol: 'TCP', port: 5432 });
     expect(x?.decision.allowed).toBe(true);
     expect(x?.decision.ingress.decidedBy).toMatchObject({ name: 'db-in', rule: 0 });
     expect(x?.ingressPolicies).toEqual(['NetworkPolicy shop/db-in']);
-    expect(explain(identity, [agg('10.0.0.9', '10.0.0.2', T)], engine, { src: 'shop/x[Pod]', dst: 'shop/db[Pod]', protocol: 'TCP', port: 5432 })).toBeUndefined();
+    expect(await explain(identity, [[agg('10.0.0.9', '10.0.0.2', T)]], engine, { src: 'shop/x[Pod]', dst: 'shop/db[Pod]', protocol: 'TCP', port: 5432 })).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { endpointId, protocolName, type DeniedEdge, type Endpoint, type ObservedAggregate } from '../model/index.js';
+import { endpointId, protocolName, type DeniedEdge, type Endpoint, type AggregateChunks, type ObservedAggregate } from '../model/index.js';
 import { EdgeTally, isReply, iso, orient, sortEdges, type Oriented } from './graph.js';
 import type { Holder, IdentityIndex, Interval } from './identity.js';
 import { isProtocol, type Protocol } from './policy/connections.js';
@@ -62,7 +62,7 @@ interface Slot { tally: EdgeTally; denied: boolean }
  * the cache is keyed by the holder objects themselves (stable per pod and time interval) and never builds a string
  * per aggregate.
  */
-export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, engine: PolicyEngine): ReplayResult {
+export async function replay(identity: IdentityIndex, aggregates: AggregateChunks, engine: PolicyEngine): Promise<ReplayResult> {
   const peers = new PeerMapper(identity);
   const slots = new Map<unknown, Map<unknown, Map<number, Slot>>>();
   const allowed = new Map<string, EdgeTally>();
@@ -76,7 +76,7 @@ export function replay(identity: IdentityIndex, aggregates: Iterable<ObservedAgg
   let lastDst: Readonly<Interval> | undefined;
   let lastSlot: Slot | undefined;
   let lastReply = false;
-  for (const a of aggregates) {
+  for await (const chunk of aggregates) for (const a of chunk) {
     if (a.action !== 'ACCEPT') continue;
     count++;
     const t = (a.firstSeen + a.lastSeen) / 2;
@@ -170,9 +170,9 @@ export interface Explanation {
 export interface FlowSpec { src: string; dst: string; protocol: string; port: number }
 
 /** Explain the first observed aggregate of the edge `spec` (endpoint ids as `graph` prints them); undefined if never seen. */
-export function explain(identity: IdentityIndex, aggregates: Iterable<ObservedAggregate>, engine: PolicyEngine, spec: FlowSpec): Explanation | undefined {
+export async function explain(identity: IdentityIndex, aggregates: AggregateChunks, engine: PolicyEngine, spec: FlowSpec): Promise<Explanation | undefined> {
   const peers = new PeerMapper(identity);
-  for (const a of aggregates) {
+  for await (const chunk of aggregates) for (const a of chunk) {
     const o = orient(a, identity);
     const protocol = protocolName(a.protocol);
     if (protocol !== spec.protocol || o.port !== spec.port || endpointId(o.client) !== spec.src || endpointId(o.server) !== spec.dst) continue;

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { startServer } from '../ui/server/listen.js';
 import { writeEstate, type EstateSize } from './web.js';
@@ -61,7 +61,7 @@ export const LOAD_PATHS = ['/api/v1/graph', '/api/v1/findings'] as const;
 /** Serve `inputs` (ingested into a fresh database) on 127.0.0.1 and run the load against it. */
 export async function loadAgainst(inputs: string[], o: Omit<LoadOptions, 'url'>): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'segmap-load-'));
-  const store = Store.open(join(dir, 'load.db'));
+  const store = SqliteStore.open(join(dir, 'load.db'));
   try {
     await ingestPaths(store, inputs);
     const server = await startServer({ store, host: '127.0.0.1', port: 0, webRoot: dir, proposer: async () => undefined, log: () => {} });
@@ -71,7 +71,7 @@ export async function loadAgainst(inputs: string[], o: Omit<LoadOptions, 'url'>)
       await server.close();
     }
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowAggregate, K8sObject } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { proposePolicies } from '../ui/policies.js';
 
 const NAMESPACES = 100;
@@ -62,18 +62,18 @@ function estate(): { objects: K8sObject[]; aggregates: FlowAggregate[] } {
 
 export async function benchPolicies(): Promise<{ label: string; value: string }[]> {
   const dir = mkdtempSync(join(tmpdir(), 'segmap-bench-policies-'));
-  const store = Store.open(join(dir, 'bench.db'));
+  const store = SqliteStore.open(join(dir, 'bench.db'));
   try {
     const { objects, aggregates } = estate();
-    const cluster = store.beginInput('bench/cluster.json', 'bench-cluster', 'k8s-dump');
-    cluster.addSnapshot(T0, objects);
-    cluster.commit({ read: objects.length, skipped: {} }, [], true);
-    const flows = store.beginInput('bench/flows.log', 'bench-flows', 'aws-vpc');
-    flows.addAggregates(aggregates);
-    flows.commit({ read: aggregates.length, skipped: {} }, [], true);
+    const cluster = await store.beginInput('bench/cluster.json', 'bench-cluster', 'k8s-dump');
+    await cluster.addSnapshot(T0, objects);
+    await cluster.commit({ read: objects.length, skipped: {} }, [], true);
+    const flows = await store.beginInput('bench/flows.log', 'bench-flows', 'aws-vpc');
+    await flows.addAggregates(aggregates);
+    await flows.commit({ read: aggregates.length, skipped: {} }, [], true);
 
     const t0 = performance.now();
-    const p = proposePolicies(store, { defaultDeny: true });
+    const p = await proposePolicies(store, { defaultDeny: true });
     const seconds = (performance.now() - t0) / 1000;
     return [
       { label: 'policies: estate', value: `${NAMESPACES * PER_NAMESPACE + 1} workloads, ${NAMESPACES + 1} namespaces, ${aggregates.length.toLocaleString('en-US')} aggregates` },
@@ -83,7 +83,7 @@ export async function benchPolicies(): Promise<{ label: string; value: string }[
       { label: 'policies: surface (pairs)', value: `${p.surface.before.pairs.toLocaleString('en-US')} → ${p.surface.after.pairs.toLocaleString('en-US')}` },
     ];
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -23,7 +23,7 @@ const RULES: { name: string; test: (f: CallFrame) => boolean }[] = [
   { name: 'hashing (sha256 pre-pass, ui/ingest sha256File)', test: (f) => f.functionName === 'sha256File' },
   { name: 'parse (collector/aws-vpc)', test: (f) => f.url.includes('/collector/aws-vpc.js') },
   { name: 'aggregate (collector/aggregate, Map + key string)', test: (f) => f.url.includes('/collector/aggregate.js') },
-  { name: 'SQLite writes (store/store + better-sqlite3)', test: (f) => f.url.includes('/store/') || f.url.includes('better-sqlite3') },
+  { name: 'SQLite writes (store/sqlite + better-sqlite3)', test: (f) => f.url.includes('/store/') || f.url.includes('better-sqlite3') },
   { name: 'line split + utf8 decode (collector/lines)', test: (f) => f.url.includes('/collector/lines.js') },
   { name: 'ingest glue (ui/ingest: worker messages, batch writes)', test: (f) => f.url.includes('/ui/ingest.js') },
   { name: 'stream/fs plumbing (node internals)', test: (f) => /node:internal\/(streams|fs)|node:fs|node:stream/.test(f.url) },

@@ -204,7 +204,7 @@ interface SimulateResult { available: boolean; reason?: string; aggregates?: num
 async function benchSimulate(): Promise<SimulateResult> {
   log('simulate: generating 2,000 pods / 1,000 policies / 1M aggregates and replaying …');
   try {
-    const r = benchSimulateReplay();
+    const r = await benchSimulateReplay();
     return {
       available: true, aggregates: r.aggregates, seconds: r.seconds,
       detail: `of which ${r.generateSeconds.toFixed(2)} s making the aggregates; ${r.deniedEdges} denied edges, ${r.deniedFlows} of ${r.deniedFlows + r.allowedFlows} flows`,

@@ -8,7 +8,7 @@ import { buildIdentity } from '../analyzer/identity.js';
 import { PolicyEngine } from '../analyzer/policy/engine.js';
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
 import { replay } from '../analyzer/replay.js';
-import type { K8sObject, ObservedAggregate } from '../model/index.js';
+import { inChunks, type K8sObject, type ObservedAggregate } from '../model/index.js';
 
 const DEPLOYMENTS = 400;
 const REPLICAS = 5;
@@ -57,7 +57,7 @@ export function simulateEstate(aggregateCount: number): { objects: K8sObject[]; 
       egress: [{ to: [{ namespaceSelector: {} }] }, { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], ports: [{ port: 443 }] }],
     } });
   }
-  // Streamed in the store's order (grouped by conversation, then time), as `Store.aggregates()` yields them: 20,000
+  // Streamed in the store's order (grouped by conversation, then time), as `FlowStore.aggregates()` yields them: 20,000
   // conversations of 50 five-minute buckets each. A million live objects would measure the garbage collector instead.
   const BUCKETS = 50;
   function* aggregates(): Generator<ObservedAggregate> {
@@ -92,7 +92,7 @@ export interface SimulateFigures {
   allowedFlows: number;
 }
 
-export function benchSimulateReplay(aggregateCount = 1_000_000): SimulateFigures {
+export async function benchSimulateReplay(aggregateCount = 1_000_000): Promise<SimulateFigures> {
   const { objects, aggregates } = simulateEstate(aggregateCount);
   const identity = buildIdentity([{ takenAt: T0, objects }]);
   const engine = new PolicyEngine(parsePolicies(objects).policies);
@@ -101,7 +101,7 @@ export function benchSimulateReplay(aggregateCount = 1_000_000): SimulateFigures
   for (const _ of simulateEstate(aggregateCount).aggregates()) n++;
   const generateSeconds = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const r = replay(identity, aggregates(), engine);
+  const r = await replay(identity, inChunks(aggregates()), engine);
   const seconds = (performance.now() - t0) / 1000;
   if (n !== r.aggregates) throw new Error(`replayed ${r.aggregates} of ${n} aggregates`);
   return { aggregates: r.aggregates, seconds, generateSeconds, deniedEdges: r.denied.length, deniedFlows: r.deniedFlows, allowedFlows: r.allowedFlows };

@@ -20,7 +20,8 @@ import { forEachLine, readHead } from '../collector/lines.js';
 import { detectSource } from '../collector/registry.js';
 import { newReadContext } from '../collector/source.js';
 import type { AggregateBatch, FlowRecord } from '../model/index.js';
-import { Store } from '../store/store.js';
+import type { InputSink } from '../store/backend.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestFile, sha256File } from '../ui/ingest.js';
 import { STAGES, type Stage } from './stage-worker-stages.js';
 
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const freshDb = () => {
     const path = db ?? `${file}.stage.db`;
     for (const s of ['', '-wal', '-shm']) rmSync(path + s, { force: true });
-    return Store.open(path);
+    return SqliteStore.open(path);
   };
 
   if (stage === 'hash') {
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   } else if (stage === 'full') {
     const store = freshDb();
     const r = await ingestFile(store, file);
-    store.close();
+    await store.close();
     records = r.counts.read;
     aggregates = r.written;
   } else if (stage === 'read') {
@@ -58,16 +59,16 @@ async function main(): Promise<void> {
     const ctx = newReadContext(file);
     let sink: (r: FlowRecord) => void = () => {};
     let agg: FlowAggregator | undefined;
-    let store: Store | undefined;
-    let writer: ReturnType<Store['beginInput']> | undefined;
+    let store: SqliteStore | undefined;
+    let writer: InputSink | undefined;
     if (stage === 'aggregate' || stage === 'store') {
       let flush: (batch: AggregateBatch) => void;
       if (stage === 'store') {
         store = freshDb();
-        writer = store.beginInput(file, 'stage-worker', source.format);
+        writer = await store.beginInput(file, 'stage-worker', source.format);
         const w = writer;
         flush = (batch) => {
-          w.addBatch(batch);
+          void w.addBatch(batch); // SQLite writes at once inside the call
           aggregates += batch.size;
         };
       } else {
@@ -83,8 +84,8 @@ async function main(): Promise<void> {
     await forEachLine(file, (line, n) => handler.line(line, n));
     handler.end?.();
     agg?.drain();
-    writer?.commit(ctx.counts, ctx.issues, true);
-    store?.close();
+    await writer?.commit(ctx.counts, ctx.issues, true);
+    await store?.close();
     records = ctx.counts.read;
   }
   const seconds = (performance.now() - t0) / 1000;

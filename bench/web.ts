@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { startServer } from '../ui/server/listen.js';
 
@@ -89,7 +89,7 @@ const ms = (x: number) => `${x.toFixed(x < 10 ? 1 : 0)} ms`;
 export async function benchWeb(): Promise<{ label: string; value: string }[]> {
   const rows: { label: string; value: string }[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'segmap-bench-web-'));
-  const store = Store.open(join(dir, 'web.db'));
+  const store = SqliteStore.open(join(dir, 'web.db'));
   try {
     const estate = writeEstate(dir);
     const t0 = performance.now();
@@ -115,7 +115,7 @@ export async function benchWeb(): Promise<{ label: string; value: string }[]> {
       await server.close();
     }
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

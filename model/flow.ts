@@ -110,6 +110,25 @@ export interface ObservedAggregate extends Omit<FlowAggregate, 'observer'> {
 }
 
 /**
+ * Aggregates as the store streams them: chunks, so a network-backed store can await between them and a pass pays one
+ * await per chunk, not per row. A plain array of arrays is a valid source too (tests, in-memory estates).
+ */
+export type AggregateChunks = AsyncIterable<readonly ObservedAggregate[]> | Iterable<readonly ObservedAggregate[]>;
+
+/** Group any iterable of aggregates into chunks of `size`. */
+export function* inChunks(aggregates: Iterable<ObservedAggregate>, size = 4096): Generator<ObservedAggregate[]> {
+  let chunk: ObservedAggregate[] = [];
+  for (const a of aggregates) {
+    chunk.push(a);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+/**
  * Aggregates in columns: what ingest moves between threads (the typed arrays transfer without a copy) and what the
  * store inserts. Row i's addresses and observer are `names[src[i]]`, `names[dst[i]]`, `names[observer[i]]`.
  */

@@ -8,7 +8,7 @@ import { buildIdentity } from '../analyzer/identity.js';
 import { API_RESOURCES, METADATA_ONLY_ACCEPT, resourcePath } from '../collector/k8s-api.js';
 import { buildRecording, LIST_AT, readScenarioDumps, RECORDING_DIR, recordingFiles } from '../fixtures/k8s-api/generate.js';
 import { STORED_KINDS, type Graph, type K8sObject } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { collectK8s, type CollectK8sResult } from '../ui/cli/commands/collect.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { analyzeGraph } from '../ui/pipeline.js';
@@ -36,7 +36,7 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
     let kubeconfig: string;
     ({ server, kubeconfig } = await fakeServer());
     db = tempDb('collect');
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
       const stop = new AbortController();
       const collecting = collectK8s(store, {
@@ -47,14 +47,14 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
       const played = server.play().finally(() => stop.abort());
       [result] = await Promise.all([collecting, played]);
       await ingestPaths(store, [join(SCENARIO, 'input', 'flows')]);
-      graph = analyzeGraph(store);
+      graph = await analyzeGraph(store);
     } finally {
-      store.close();
+      await store.close();
       await server.close();
     }
   });
 
-  it('plays the whole script without the client deviating (resume points, bookmarks, relists)', () => {
+  it('plays the whole script without the client deviating (resume points, bookmarks, relists)', async () => {
     expect(server.problems).toEqual([]);
     expect(result.relists).toBe(2);
     expect(result.reconnects).toBeGreaterThanOrEqual(1);
@@ -65,7 +65,7 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
     expect(log.some((l) => /410 Gone/.test(l))).toBe(true);
   });
 
-  it('pages lists with limit/continue and watches with allowWatchBookmarks from the list\'s resourceVersion', () => {
+  it('pages lists with limit/continue and watches with allowWatchBookmarks from the list\'s resourceVersion', async () => {
     const pods = server.requests.filter((r) => r.path === '/api/v1/pods');
     expect(pods.filter((r) => r.verb === 'list' && r.query.continue).length).toBeGreaterThanOrEqual(3 * 3);
     const watches = pods.filter((r) => r.verb === 'watch');
@@ -73,7 +73,7 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
     expect(watches.every((w) => w.query.allowWatchBookmarks === 'true')).toBe(true);
   });
 
-  it('asks for Secrets as metadata only, of service-account tokens only, and stores no Secret data', () => {
+  it('asks for Secrets as metadata only, of service-account tokens only, and stores no Secret data', async () => {
     const secretReqs = server.requests.filter((r) => r.path === '/api/v1/secrets');
     expect(secretReqs.length).toBeGreaterThan(0);
     for (const r of secretReqs) {
@@ -81,21 +81,21 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
       expect(r.query.fieldSelector).toBe('type=kubernetes.io/service-account-token');
     }
     expect(secretReqs.find((r) => r.verb === 'list')!.accept).toBe(METADATA_ONLY_ACCEPT);
-    const store = Store.open(db, { readonly: true });
+    const store = SqliteStore.open(db, { readonly: true });
     try {
       const rows = store.db.prepare("SELECT json FROM k8s_objects WHERE kind = 'Secret'").pluck().all() as string[];
       expect(rows).toHaveLength(1);
       expect(rows[0]).not.toMatch(/SECRET|U0VDUkVU|last-applied|managedFields|"data"/);
       expect(JSON.parse(rows[0])).toMatchObject({ kind: 'Secret', type: 'kubernetes.io/service-account-token', metadata: { name: 'catalog-reindex-token' } });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
-  it('stores the listing as one snapshot at collection time, and watch events as marked one-object snapshots', () => {
-    const store = Store.open(db, { readonly: true });
+  it('stores the listing as one snapshot at collection time, and watch events as marked one-object snapshots', async () => {
+    const store = SqliteStore.open(db, { readonly: true });
     try {
-      const snaps = store.snapshots();
+      const snaps = await store.snapshots();
       const listings = snaps.filter((s) => !s.event);
       expect(listings.map((s) => [s.takenAt, s.kinds?.length])).toEqual([[LIST_AT, 20], [LIST_AT + 900, 1], [LIST_AT + 3300, 1]]);
       const events = snaps.filter((s) => s.event);
@@ -103,11 +103,11 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
       const deleted = events.find((s) => s.event === 'DELETED')!;
       expect(deleted.objects[0].metadata.name).toMatch(/^recommendationservice-h5657d9874-/);
       expect(new Date(deleted.takenAt * 1000).toISOString()).toBe('2026-11-01T10:40:18.000Z');
-      const input = store.inputs().find((i) => i.format === 'k8s-api')!;
+      const input = (await store.inputs()).find((i) => i.format === 'k8s-api')!;
       expect(input.complete).toBe(true);
       expect(input.path).toContain('k8s-api:fake (http://127.0.0.1:');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -119,7 +119,7 @@ describe('collect k8s: list + watch against recorded API responses (Online Bouti
     expect(strip(graph)).toEqual(strip(fromDumps));
   });
 
-  it('requests nothing beyond deploy/segmap-reader.yaml, and that role grants nothing segmap does not read', () => {
+  it('requests nothing beyond deploy/segmap-reader.yaml, and that role grants nothing segmap does not read', async () => {
     const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'segmap-reader.yaml'), 'utf8')).map((d) => d.toJS());
     const roles = new Map(docs.filter((d) => d?.kind === 'ClusterRole').map((d) => [d.metadata.name as string, d]));
     const grants = (role: string) => {
@@ -203,13 +203,13 @@ describe('collect k8s: failures and the CLI', () => {
       expect(err).toContain(`${signal}: stopping`);
       expect(code).toBe(0);
       expect(out).toMatch(/collected 102 objects of 20 kinds in 1 listing; 0 watch events/);
-      const store = Store.open(db, { readonly: true });
+      const store = SqliteStore.open(db, { readonly: true });
       try {
-        expect(store.inputs().map((i) => [i.format, i.complete])).toEqual([['k8s-api', true]]);
-        expect(store.counts().objects).toBe(102);
+        expect((await store.inputs()).map((i) => [i.format, i.complete])).toEqual([['k8s-api', true]]);
+        expect((await store.counts()).objects).toBe(102);
         expect(store.db.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {
-        store.close();
+        await store.close();
       }
     } finally {
       await server.close();
@@ -225,7 +225,7 @@ describe('identity from live collection: watch events as partial snapshots', () 
     spec: { containers: [] }, status: { phase: 'Running', podIP: ip },
   });
 
-  it('a DELETED event ends the interval at the event time; an ADDED event is no evidence that others are gone', () => {
+  it('a DELETED event ends the interval at the event time; an ADDED event is no evidence that others are gone', async () => {
     const id = buildIdentity([
       { takenAt: T, objects: [pod('a', '10.0.0.1'), pod('b', '10.0.0.2')], kinds: ['Pod'] },
       { takenAt: T + 60, objects: [pod('c', '10.0.0.3')], event: 'ADDED' },
@@ -237,7 +237,7 @@ describe('identity from live collection: watch events as partial snapshots', () 
     expect(id.holderAt('10.0.0.3', T + 3600)?.endpoint.name).toBe('c');
   });
 
-  it('a live listing covers its kinds cluster-wide: a pod missing from a now-empty namespace is gone', () => {
+  it('a live listing covers its kinds cluster-wide: a pod missing from a now-empty namespace is gone', async () => {
     const dumps = [{ takenAt: T, objects: [pod('a', '10.0.0.1', 'lonely'), pod('b', '10.0.0.2')] }, { takenAt: T + 600, objects: [pod('b', '10.0.0.2')] }];
     expect(buildIdentity(dumps).holderAt('10.0.0.1', T + 3600)?.endpoint.name).toBe('a'); // a dump proves nothing there
     const live = [dumps[0], { ...dumps[1], kinds: ['Pod'] }];
@@ -246,19 +246,19 @@ describe('identity from live collection: watch events as partial snapshots', () 
 });
 
 describe('fixtures/k8s-api', () => {
-  it('are what the generator makes from the Online Boutique dumps (regenerate: node dist/fixtures/k8s-api/generate.js)', () => {
+  it('are what the generator makes from the Online Boutique dumps (regenerate: node dist/fixtures/k8s-api/generate.js)', async () => {
     const { t0, t1 } = readScenarioDumps(ROOT);
     const files = recordingFiles(buildRecording(t0, t1));
     for (const [name, text] of Object.entries(files)) expect(readFileSync(join(ROOT, RECORDING_DIR, name), 'utf8'), name).toBe(text);
   });
 
-  it('cover every kind the pipeline stores', () => {
+  it('cover every kind the pipeline stores', async () => {
     const listed = new Set(API_RESOURCES.map((r) => r.kind));
     expect(STORED_KINDS.filter((k) => !listed.has(k))).toEqual([]);
   });
 });
 
-afterAll(() => { /* temp files live under the OS temp dir */ });
+afterAll(async () => { /* temp files live under the OS temp dir */ });
 
 /** The CLI, asynchronously: the fake server runs in this process and must keep answering. */
 function cliAsync(db: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {

@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../fixtures/lib/prng.js';
 import { PARALLEL_MIN_BYTES } from '../ui/ingest.js';
-import { Store } from '../store/store.js';
+import type { StoreCounts } from '../store/backend.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'ui', 'cli', 'main.js');
@@ -31,14 +32,14 @@ function flowFile(path: string, n: number, keys: number, net: number): void {
 
 let dir: string;
 let files: string[];
-let reference: ReturnType<Store['counts']>;
+let reference: StoreCounts;
 let perInput: Map<string, number>;
 let fullMs: number;
 
 const ingestArgs = (db: string) => [CLI, '--db', db, 'ingest', ...files];
 
 /** Flows stored per input path, and whether every registered input is complete and hashed. */
-function inputsOf(store: Store): { flows: Map<string, number>; bad: unknown[] } {
+function inputsOf(store: SqliteStore): { flows: Map<string, number>; bad: unknown[] } {
   const rows = store.db.prepare('SELECT i.path, i.sha256, i.complete, COALESCE(SUM(f.flows), 0) AS flows FROM inputs i LEFT JOIN flow_aggregates f ON f.input_id = i.id GROUP BY i.id').all() as
     { path: string; sha256: string; complete: number; flows: number }[];
   return { flows: new Map(rows.map((r) => [r.path, r.flows])), bad: rows.filter((r) => r.complete !== 1 || !/^[0-9a-f]{64}$/.test(r.sha256)) };
@@ -64,7 +65,7 @@ async function committedInputs(db: string, n: number, timeoutMs: number): Promis
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'segmap-crash-'));
   files = [join(dir, 'a-small.log'), join(dir, 'b-big.log')];
   flowFile(files[0], 50_000, 20_000, 1);
@@ -79,10 +80,10 @@ beforeAll(() => {
     fullMs = Math.min(fullMs, performance.now() - t0);
     expect(r.status, r.stderr).toBe(0);
   }
-  const store = Store.open(join(dir, 'reference.db'));
-  reference = store.counts();
+  const store = SqliteStore.open(join(dir, 'reference.db'));
+  reference = await store.counts();
   perInput = inputsOf(store).flows;
-  store.close();
+  await store.close();
   expect(reference.inputs).toBe(2);
 });
 
@@ -108,7 +109,7 @@ describe('crash safety: SIGKILL during ingest', () => {
       child.kill('SIGKILL');
       const how = await exited;
 
-      const store = Store.open(db);
+      const store = SqliteStore.open(db);
       expect(store.db.pragma('integrity_check', { simple: true }), `kill ${k} at ${delay} ms (seed ${SEED})`).toBe('ok');
       const { flows, bad } = inputsOf(store);
       expect(bad, `kill ${k}: an incomplete input was registered`).toEqual([]);
@@ -117,14 +118,14 @@ describe('crash safety: SIGKILL during ingest', () => {
       const orphans = store.db.prepare('SELECT COUNT(*) FROM flow_aggregates WHERE input_id NOT IN (SELECT id FROM inputs)').pluck().get();
       expect(orphans).toBe(0);
       seen.push(`${delay}ms:${how}:${flows.size}`);
-      store.close();
+      await store.close();
 
       const rerun = spawnSync(process.execPath, ingestArgs(db), { encoding: 'utf8' });
       expect(rerun.status, rerun.stderr).toBe(0);
-      const after = Store.open(db);
-      expect(after.counts(), `kill ${k} at ${delay} ms (seed ${SEED})`).toEqual(reference);
+      const after = SqliteStore.open(db);
+      expect(await after.counts(), `kill ${k} at ${delay} ms (seed ${SEED})`).toEqual(reference);
       expect(after.db.pragma('integrity_check', { simple: true })).toBe('ok');
-      after.close();
+      await after.close();
     }
     // Printed for the README: when each kill landed, and how many inputs had committed by then.
     const killed = seen.filter((s) => s.includes('SIGKILL')).length;

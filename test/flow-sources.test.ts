@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { endpointId, type Graph } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { analyzeGraph } from '../ui/pipeline.js';
 
@@ -12,21 +12,21 @@ const HUBBLE = join(ROOT, '../shared/fixtures/cilium-hubble-otel-flows');
 const ZEEK = join(ROOT, '../shared/fixtures/zeek-traces/traces');
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'segmap-sources-')); });
+beforeAll(async () => { dir = mkdtempSync(join(tmpdir(), 'segmap-sources-')); });
 
 const edgeText = (g: Graph) => g.edges.map((e) => `${endpointId(e.src)} -> ${endpointId(e.dst)} ${e.protocol}/${e.port} ${e.verdict}`);
 
 describe.skipIf(!existsSync(HUBBLE))('Hubble: real Bookinfo flows give the documented graph (../shared missing)', () => {
   let graph: Graph;
   beforeAll(async () => {
-    const store = Store.open(join(dir, 'hubble.db'));
+    const store = SqliteStore.open(join(dir, 'hubble.db'));
     const reports = await ingestPaths(store, [HUBBLE]);
     expect(reports.filter((r) => r.format === 'hubble')).toHaveLength(9);
-    graph = analyzeGraph(store);
-    store.close();
+    graph = await analyzeGraph(store);
+    await store.close();
   });
 
-  it('bookinfo edges: the documented app graph, the load generator, DNS to coredns — by identity, without cluster dumps', () => {
+  it('bookinfo edges: the documented app graph, the load generator, DNS to coredns — by identity, without cluster dumps', async () => {
     const bookinfo = edgeText(graph).filter((e) => e.startsWith('bookinfo/'));
     expect(bookinfo).toEqual([
       'bookinfo/productpage-v1[Deployment] -> bookinfo/details-v1[Deployment] TCP/9080 allowed',
@@ -45,7 +45,7 @@ describe.skipIf(!existsSync(HUBBLE))('Hubble: real Bookinfo flows give the docum
     expect(bookinfo.some((e) => e.startsWith('bookinfo/reviews-v1'))).toBe(false);
   });
 
-  it('no reply becomes an edge: no server port is ephemeral, no edge runs back from a server to its client', () => {
+  it('no reply becomes an edge: no server port is ephemeral, no edge runs back from a server to its client', async () => {
     const text = edgeText(graph);
     for (const e of graph.edges) expect(e.port, `${endpointId(e.src)} -> ${endpointId(e.dst)}`).toBeLessThan(32768);
     expect(text.some((e) => e.startsWith('kube-system/coredns'))).toBe(false);
@@ -71,36 +71,36 @@ describe('Hubble: identities, reserved peers, replies, drops, DNS names', () => 
     ];
     const path = join(dir, 'hubble.jsonl');
     writeFileSync(path, lines.join('\n') + '\n');
-    const store = Store.open(join(dir, 'hubble-unit.db'));
+    const store = SqliteStore.open(join(dir, 'hubble-unit.db'));
     const [r] = await ingestPaths(store, [path]);
     expect(r.format).toBe('hubble');
     expect(r.counts).toEqual({ read: 5, skipped: { 'not-a-flow': 1 }, notes: { 'dropped:POLICY_DENIED': 1 } });
-    expect(edgeText(analyzeGraph(store))).toEqual([
+    expect(edgeText(await analyzeGraph(store))).toEqual([
       '10.0.0.7[Node] -> shop/api[StatefulSet] TCP/8080 denied',
       'shop/api[StatefulSet] -> default/kubernetes[Service] TCP/443 allowed',
       'shop/web[Deployment] -> 93.184.216.34(example.com)[External] TCP/443 allowed',
       'shop/web[Deployment] -> shop/api[StatefulSet] TCP/8080 allowed',
     ]);
-    store.close();
+    await store.close();
   });
 });
 
 describe.skipIf(!existsSync(ZEEK))('ingest: captures detected by content, --format overrides (../shared missing)', () => {
   it('pcap and pcapng are detected by their magic; a DNS answer names the External peer', async () => {
-    const store = Store.open(join(dir, 'pcap.db'));
+    const store = SqliteStore.open(join(dir, 'pcap.db'));
     const reports = await ingestPaths(store, [join(ZEEK, 'pcapng-multi-interface.pcapng'), join(ZEEK, 'tunnels/vxlan.pcap')]);
     expect(reports.map((r) => [r.format, r.status])).toEqual([['pcapng', 'ingested'], ['pcap', 'ingested']]);
-    const edges = edgeText(analyzeGraph(store));
+    const edges = edgeText(await analyzeGraph(store));
     expect(edges).toContain('10.0.0.1[External] -> 10.0.0.2[External] ICMP/0 allowed');
-    expect(store.dnsNames().some((d) => d.name === 'google.com')).toBe(true);
-    store.close();
+    expect((await store.dnsNames()).some((d) => d.name === 'google.com')).toBe(true);
+    await store.close();
   });
 
   it('--format forces a reader', async () => {
-    const store = Store.open(join(dir, 'forced.db'));
+    const store = SqliteStore.open(join(dir, 'forced.db'));
     const [r] = await ingestPaths(store, [join(ZEEK, 'dns53.pcap')], { format: 'pcap' });
     expect(r.format).toBe('pcap');
     await expect(ingestPaths(store, [join(ZEEK, 'dns53.pcap')], { format: 'nope' })).rejects.toThrow(/unknown format nope/);
-    store.close();
+    await store.close();
   });
 });

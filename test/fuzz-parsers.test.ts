@@ -21,7 +21,7 @@ import { SOURCES } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource, type AuditSource } from '../collector/source.js';
 import { zeek } from '../collector/zeek.js';
 import type { FlowRecord, InputIssue } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestFile } from '../ui/ingest.js';
 
 /** Runs per property; every parser gets at least this many (the line parsers get it three times over). */
@@ -31,7 +31,7 @@ const params = (seed: number) => ({ numRuns: FUZZ_RUNS, seed, endOnFailure: true
 /** Inputs each parser was given over the whole file, printed at the end (the README quotes it). */
 const tally: Record<string, number> = {};
 const count = (name: string) => { tally[name] = (tally[name] ?? 0) + 1; };
-afterAll(() => {
+afterAll(async () => {
   console.log(`fuzz inputs per parser: ${Object.entries(tally).sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
 });
 
@@ -170,7 +170,7 @@ describe('fuzz: line-oriented flow parsers', () => {
     });
   }
 
-  it('every registered flow source (incl. gcp-vpc, azure-flow) survives arbitrary text lines', () => {
+  it('every registered flow source (incl. gcp-vpc, azure-flow) survives arbitrary text lines', async () => {
     const textSources = SOURCES.filter((s): s is FlowSource => s.kind === 'flows' && !s.openBinary);
     fc.assert(fc.property(fc.array(fc.oneof(fc.string({ maxLength: 300 }), garbage, fc.json(), mutate(hubbleLine, ',')), { maxLength: 20 }), (lines) => {
       for (const s of textSources) {
@@ -182,7 +182,7 @@ describe('fuzz: line-oriented flow parsers', () => {
     }), params(2000));
   });
 
-  it('regression: hubble refuses addresses that are not IPs and ports out of range (were emitted as records)', () => {
+  it('regression: hubble refuses addresses that are not IPs and ports out of range (were emitted as records)', async () => {
     const flow = (ip: string, port: unknown) => JSON.stringify({ flow: { time: '2026-01-01T00:00:00Z', verdict: 'FORWARDED', IP: { source: ip, destination: '10.0.0.2' }, l4: { TCP: { source_port: port, destination_port: 80 } } } });
     const { ctx, emitted } = runLines(hubble, [flow('1跻8.91.10.66', 1234), flow('-0.127.219', 1234), flow('10.0.0.1', -1), flow('10.0.0.1', 70000), flow('10.0.0.1', '80'), flow('10.0.0.1', 1234)]);
     expect(emitted).toBe(1);
@@ -190,7 +190,7 @@ describe('fuzz: line-oriented flow parsers', () => {
     expect(ctx.issues.map((i) => i.line)).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('regression: zeek refuses negative or non-numeric counts (a -1 packet count was emitted)', () => {
+  it('regression: zeek refuses negative or non-numeric counts (a -1 packet count was emitted)', async () => {
     const row = (pkts: string, dur = '0.1') => [`1700000000.000001`, 'C1', '10.0.0.1', '1234', '10.0.0.2', '80', 'tcp', '-', dur, '10', '20', 'SF', pkts, '90', '1', '60'].join('\t');
     const { ctx, emitted } = runLines(zeek, [...ZEEK_HEADER, row('-1'), row('x'), row('2', '-5'), row('2'), row('-')]);
     expect(ctx.counts.read).toBe(2);
@@ -198,7 +198,7 @@ describe('fuzz: line-oriented flow parsers', () => {
     expect(ctx.counts.skipped).toEqual({ 'bad-number': 3 });
   });
 
-  it('huge lines (several MiB) are handled without throwing', () => {
+  it('huge lines (several MiB) are handled without throwing', async () => {
     const huge = 'x'.repeat(4 << 20);
     for (const c of Object.values(lineCases)) {
       const { ctx } = runLines(c.source, [...c.header, huge, `{"flow":${huge}`]);
@@ -321,7 +321,7 @@ describe('fuzz: binary capture parsers', () => {
     });
   }
 
-  it('regression: a pcapng packet block shorter than its fixed fields is a located issue, not a RangeError', () => {
+  it('regression: a pcapng packet block shorter than its fixed fields is a located issue, not a RangeError', async () => {
     const good = pcapngFile([tcpFrame([10, 0, 0, 1], [10, 0, 0, 2], 1234, 80)]);
     const shb = good.subarray(0, good.readUInt32LE(4));
     const idb = good.subarray(shb.length, shb.length + good.readUInt32LE(shb.length + 4));
@@ -348,7 +348,7 @@ function runWhole(source: ObjectSource | AuditSource, text: string) {
 }
 
 describe('fuzz: whole-file readers', () => {
-  it('k8s-dump: mutated JSON and YAML dumps never throw; issues carry a line', () => {
+  it('k8s-dump: mutated JSON and YAML dumps never throw; issues carry a line', async () => {
     const json = fc.array(k8sObject, { maxLength: 6 }).map((items) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 1));
     const yamlText = fc.array(k8sObject, { maxLength: 6 }).map((items) => items.map((o) => `apiVersion: v1\nkind: ${o.kind}\nmetadata:\n  name: ${JSON.stringify(o.metadata.name)}\n  namespace: ${JSON.stringify(o.metadata.namespace)}\nspec:\n  ports:\n  - port: 80\n`).join('---\n'));
     fc.assert(fc.property(fc.oneof(mutate(json, '\n'), mutate(yamlText, '\n'), fc.string({ maxLength: 400 })), (text) => {
@@ -360,7 +360,7 @@ describe('fuzz: whole-file readers', () => {
     }), params(4000));
   });
 
-  it('k8s-dump: valid dumps are read whole', () => {
+  it('k8s-dump: valid dumps are read whole', async () => {
     fc.assert(fc.property(fc.array(k8sObject, { minLength: 1, maxLength: 6 }), (items) => {
       const { ctx, out } = runWhole(k8sDump, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
       expect(out.length).toBe(items.length);
@@ -368,7 +368,7 @@ describe('fuzz: whole-file readers', () => {
     }), params(4001));
   });
 
-  it('k8s-dump: a billion-laughs alias bomb is refused with a located error, without blowing memory', () => {
+  it('k8s-dump: a billion-laughs alias bomb is refused with a located error, without blowing memory', async () => {
     const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 10; i++) {
       const prev = String.fromCharCode(96 + i);
@@ -388,7 +388,7 @@ describe('fuzz: whole-file readers', () => {
     expect(issue!.detail).toMatch(/alias/i);
   });
 
-  it('k8s-dump: deeply nested documents are refused or read, never a stack overflow', () => {
+  it('k8s-dump: deeply nested documents are refused or read, never a stack overflow', async () => {
     for (const depth of [1000, 20000]) {
       for (const text of [`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata: ${'['.repeat(depth)}${']'.repeat(depth)}\n`, `${'['.repeat(depth)}${']'.repeat(depth)}`]) {
         const { ctx } = runWhole(k8sDump, text);
@@ -397,7 +397,7 @@ describe('fuzz: whole-file readers', () => {
     }
   });
 
-  it('k8s-audit: mutated event lines never throw; every non-blank line is read or counted', () => {
+  it('k8s-audit: mutated event lines never throw; every non-blank line is read or counted', async () => {
     fc.assert(fc.property(fc.array(mutate(auditLine, ','), { minLength: 2, maxLength: 20 }), (lines) => {
       const text = lines.join('\n');
       const { ctx } = runWhole(k8sAudit, text);
@@ -409,7 +409,7 @@ describe('fuzz: whole-file readers', () => {
     }), params(4100));
   });
 
-  it('k8s-audit: deeply nested JSON is counted, never a stack overflow', () => {
+  it('k8s-audit: deeply nested JSON is counted, never a stack overflow', async () => {
     const deep = `${'['.repeat(100000)}${']'.repeat(100000)}`;
     const { ctx } = runWhole(k8sAudit, `${deep}\n${deep}`);
     expect(ctx.counts.read + skippedTotal(ctx.counts)).toBe(2);
@@ -439,7 +439,7 @@ describe('fuzz: files on disk', () => {
   });
 
   it('ingest (detection + read + store) of random and mutated files never throws; an input is stored only when read', async () => {
-    const store = Store.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const samples = fc.oneof(
       fc.array(mutate(awsLine, ' '), { maxLength: 20 }).map((ls) => [AWS_HEADER, ...ls].join('\n')),
       fc.array(mutate(hubbleLine, ','), { maxLength: 20 }).map((ls) => ls.join('\n')),
@@ -452,14 +452,14 @@ describe('fuzz: files on disk', () => {
     await fc.assert(fc.asyncProperty(files, async (buf) => {
       const path = join(dir, `in-${n++}`);
       writeFileSync(path, buf);
-      const before = store.counts().inputs;
+      const before = (await store.counts()).inputs;
       const r = await ingestFile(store, path);
       count(`ingest end-to-end (${r.format ?? r.status})`);
       expect(['ingested', 'partial', 'unchanged', 'unrecognized', 'failed']).toContain(r.status);
       expect(r.issues.every(located) || r.status === 'unrecognized').toBe(true);
-      expect(store.counts().inputs - before).toBe(r.status === 'ingested' || r.status === 'partial' ? 1 : 0);
+      expect((await store.counts()).inputs - before).toBe(r.status === 'ingested' || r.status === 'partial' ? 1 : 0);
       expect(store.db.inTransaction).toBe(false);
     }), { ...params(5100), numRuns: 200 });
-    store.close();
+    await store.close();
   });
 });

@@ -12,7 +12,7 @@ import { k8sAudit } from '../collector/k8s-audit.js';
 import { detectSource } from '../collector/registry.js';
 import { newReadContext } from '../collector/source.js';
 import type { AuditAggregate } from '../model/audit.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { analyzeServiceAccounts } from '../ui/pipeline.js';
 import { cli, hasShared, SHARED, tempDb } from './helpers/scenario.js';
@@ -23,7 +23,7 @@ const FALCO = 'falco-k8s-audit/trace_files';
 
 describe('k8s-audit reader', () => {
   const ev = (o: object) => JSON.stringify({ kind: 'Event', apiVersion: 'audit.k8s.io/v1', auditID: 'a1', verb: 'get', user: { username: 'u' }, stageTimestamp: '2024-01-01T00:00:00Z', objectRef: { resource: 'pods', namespace: 'ns' }, ...o });
-  it('is detected before the generic object reader, and folds stages of one request into one', () => {
+  it('is detected before the generic object reader, and folds stages of one request into one', async () => {
     const text = [ev({ stage: 'RequestReceived' }), ev({ stage: 'ResponseComplete', responseStatus: { code: 200 } }), ev({ auditID: 'a2', responseStatus: { code: 403 } }), 'not json'].join('\n');
     expect(detectSource(text, 'x.log')?.format).toBe('k8s-audit');
     const ctx = newReadContext('x.log');
@@ -38,16 +38,16 @@ describe.skipIf(!hasShared(DEMO))('audit2rbac demo (../shared)', () => {
   let db: string;
   beforeAll(async () => {
     db = tempDb('audit');
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
       const [r] = await ingestPaths(store, [join(SHARED, DEMO)]);
       expect(r.status).toBe('ingested');
       expect(r.format).toBe('k8s-audit');
-      aggs = store.auditAggregates();
+      aggs = await store.auditAggregates();
       // Audit aggregates are filed in their own table, never among the cluster's objects.
-      expect(store.snapshots().flatMap((s) => s.objects)).toEqual([]);
+      expect((await store.snapshots()).flatMap((s) => s.objects)).toEqual([]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
@@ -58,7 +58,7 @@ describe.skipIf(!hasShared(DEMO))('audit2rbac demo (../shared)', () => {
       return { user, req: { verb, apiGroup, resource, subresource, namespace: ns === '<cluster>' ? '' : ns } as ApiRequest, ok: code.startsWith('2'), count: Number(count) };
     });
 
-  it('stores per-(user, verb, resource, namespace, outcome) aggregates matching the derived request list', () => {
+  it('stores per-(user, verb, resource, namespace, outcome) aggregates matching the derived request list', async () => {
     const sum = (f: (a: AuditAggregate) => boolean) => aggs.filter(f).reduce((s, a) => s + a.count, 0);
     for (const l of lines()) {
       const n = sum((a) => a.user === l.user && a.verb === l.req.verb && a.resource === l.req.resource && a.namespace === l.req.namespace && (a.outcome === 'allowed') === l.ok);
@@ -101,16 +101,16 @@ describe.skipIf(!hasShared(DEMO))('audit2rbac demo (../shared)', () => {
     });
   }
 
-  it('sa1: bob\'s requests 23 non-resource URLs; sa-audit shows last API use, and --suggest-roles writes YAML', () => {
+  it('sa1: bob\'s requests 23 non-resource URLs; sa-audit shows last API use, and --suggest-roles writes YAML', async () => {
     expect(suggestRoles('bob', aggs)!.roles.find((r) => r.kind === 'ClusterRole')!.rules.find((r) => r.nonResourceURLs)!.nonResourceURLs).toHaveLength(23);
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
-      const r = analyzeServiceAccounts(store, { now: 1.8e9 });
+      const r = await analyzeServiceAccounts(store, { now: 1.8e9 });
       const sa1 = r.accounts.find((a) => a.namespace === 'ns1' && a.name === 'sa1')!;
       expect(sa1.lastApiUse).toMatch(/^2017-09-11T/);
       expect(sa1.suggestion?.roles.map((x) => x.kind)).toEqual(['ClusterRole']);
     } finally {
-      store.close();
+      await store.close();
     }
     const dir = join(mkdtempSync(join(tmpdir(), 'segmap-roles-')), 'roles');
     const out = cli(db, 'sa-audit', '--format', 'json', '--suggest-roles', dir);
@@ -132,24 +132,24 @@ describe.skipIf(!hasShared(FALCO))('falco k8s audit traces (../shared)', () => {
   it('every trace file ingests as an audit log, without issues', async () => {
     const files = readdirSync(join(SHARED, FALCO)).filter((f) => f.endsWith('.json') && f !== NOT_AUDIT).sort();
     expect(files.length).toBeGreaterThan(40);
-    const store = Store.open(tempDb('falco'));
+    const store = SqliteStore.open(tempDb('falco'));
     try {
       const reports = await ingestPaths(store, files.map((f) => join(SHARED, FALCO, f)));
       const bad = reports.filter((r) => !['ingested', 'unchanged'].includes(r.status) || r.format !== 'k8s-audit' || r.issues.length > 0);
       expect(bad.map((r) => `${r.path}: ${r.status} ${r.format} ${r.issues.map((i) => i.reason).join(',')} ${r.error ?? ''}`)).toEqual([]);
-      expect(store.auditAggregates().length).toBeGreaterThan(20); // many traces repeat one request (create pods in default)
+      expect((await store.auditAggregates()).length).toBeGreaterThan(20); // many traces repeat one request (create pods in default)
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it(`${NOT_AUDIT} (not an audit event, by design) is reported unrecognized, not a failure`, async () => {
-    const store = Store.open(tempDb('falco-bad'));
+    const store = SqliteStore.open(tempDb('falco-bad'));
     try {
       const [r] = await ingestPaths(store, [join(SHARED, FALCO, NOT_AUDIT)]);
       expect(r.status).toBe('unrecognized');
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

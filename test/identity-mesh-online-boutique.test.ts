@@ -7,7 +7,7 @@ import type { ValidateFunction } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { endpointId, isWorkloadKind, type Graph, type K8sObject } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { analyzeGraph, loadIdentity } from '../ui/pipeline.js';
 import { proposePolicies, type Proposal } from '../ui/policies.js';
 import { hasShared, ingestAndGraph, ROOT } from './helpers/scenario.js';
@@ -24,14 +24,14 @@ let accounts: Map<string, string>;
 
 beforeAll(async () => {
   const { db } = await ingestAndGraph([join(SCENARIO, 'input')]);
-  const store = Store.open(db);
+  const store = SqliteStore.open(db);
   try {
-    proposal = proposePolicies(store, { targets: ['istio', 'linkerd'], istioDryRun: false });
-    const identity = loadIdentity(store);
-    graph = analyzeGraph(store, {}, identity);
+    proposal = await proposePolicies(store, { targets: ['istio', 'linkerd'], istioDryRun: false });
+    const identity = await loadIdentity(store);
+    graph = await analyzeGraph(store, {}, identity);
     accounts = new Map(identity.workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount]));
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -54,7 +54,7 @@ function selected(namespace: string, matchLabels: Record<string, string>): strin
 const clientsWith = (ok: (ns: string, sa: string) => boolean) => [...accounts].filter(([id, sa]) => ok(id.split('/')[0], sa)).map(([id]) => id);
 
 describe('mTLS: Online Boutique', () => {
-  it('writes PeerAuthentications (PERMISSIVE then STRICT), one AuthorizationPolicy per workload, Linkerd objects per server', () => {
+  it('writes PeerAuthentications (PERMISSIVE then STRICT), one AuthorizationPolicy per workload, Linkerd objects per server', async () => {
     const paths = proposal.manifests.map((m) => m.path);
     expect(paths).toContain('boutique/mtls-permissive.istio.yaml');
     expect(paths).toContain('boutique/mtls-strict.istio.yaml');
@@ -65,7 +65,7 @@ describe('mTLS: Online Boutique', () => {
     expect(proposal.manifests.find((m) => m.path === 'boutique/frontend.istio.yaml')!.yaml).toMatch(/NOT admitted[\s\S]*10\.0\.0\.50/);
   });
 
-  it('Istio AuthorizationPolicies admit exactly the observed in-cluster edges (principal + port)', () => {
+  it('Istio AuthorizationPolicies admit exactly the observed in-cluster edges (principal + port)', async () => {
     const admitted = new Set<string>();
     for (const ap of docs('istio').filter((d) => d.kind === 'AuthorizationPolicy')) {
       expect(ap.spec.action).toBe('ALLOW');
@@ -81,7 +81,7 @@ describe('mTLS: Online Boutique', () => {
     expect(admitted.size).toBeGreaterThan(10);
   });
 
-  it('Linkerd Servers + MeshTLSAuthentications admit exactly the observed in-cluster edges (identity + port)', () => {
+  it('Linkerd Servers + MeshTLSAuthentications admit exactly the observed in-cluster edges (identity + port)', async () => {
     const all = docs('linkerd');
     const byName = (kind: string, ns: string, name: string) => all.find((d) => d.kind === kind && d.metadata.namespace === ns && d.metadata.name === name);
     const admitted = new Set<string>();
@@ -103,7 +103,7 @@ describe('mTLS: Online Boutique', () => {
 
 describe.skipIf(!hasShared(ISTIO) || !hasShared(LINKERD))('mTLS: manifests validate against the Istio and Linkerd CRD schemas (../shared)', () => {
   let v: Record<string, ValidateFunction>;
-  beforeAll(() => {
+  beforeAll(async () => {
     v = {
       AuthorizationPolicy: crdValidator(ISTIO, 'v1', 'authorizationpolicies.security.istio.io'),
       PeerAuthentication: crdValidator(ISTIO, 'v1', 'peerauthentications.security.istio.io'),
@@ -113,7 +113,7 @@ describe.skipIf(!hasShared(ISTIO) || !hasShared(LINKERD))('mTLS: manifests valid
     };
   });
 
-  it('every Istio and Linkerd object validates', () => {
+  it('every Istio and Linkerd object validates', async () => {
     const failures: string[] = [];
     let n = 0;
     for (const target of ['istio', 'linkerd']) {
@@ -127,7 +127,7 @@ describe.skipIf(!hasShared(ISTIO) || !hasShared(LINKERD))('mTLS: manifests valid
     expect(n).toBeGreaterThan(30);
   });
 
-  it('the validators can fail', () => {
+  it('the validators can fail', async () => {
     expect(v.AuthorizationPolicy({ apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', metadata: { name: 'x' }, spec: { action: 'PERMIT' } })).toBe(false);
     expect(v.Server({ apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', metadata: { name: 'x' }, spec: { podSelector: {} } })).toBe(false);
   });

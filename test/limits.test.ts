@@ -12,7 +12,7 @@ import { awsVpc } from '../collector/aws-vpc.js';
 import { DEFAULT_LIMITS, forEachLine, type LongLine } from '../collector/lines.js';
 import { readFlowFile } from '../collector/read-flows.js';
 import { formatIssue } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestFile } from '../ui/ingest.js';
 
 const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
@@ -85,14 +85,14 @@ describe('limits: gzip expansion', () => {
   it('ingest stores such a file as partial, and an absolute cap applies too', async () => {
     const path = join(dir, 'cap.log.gz');
     writeFileSync(path, gzipSync([HEADER, ...Array.from({ length: 50000 }, (_, i) => rec(i))].join('\n')));
-    const store = Store.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const r = await ingestFile(store, path, { limits: { maxDecompressedBytes: 1 << 20 } });
     expect(r.status).toBe('partial');
     expect(r.counts.read).toBeGreaterThan(1000);
     expect(r.counts.read).toBeLessThan(50000);
     expect(r.issues.map((i) => i.reason)).toContain('decompression-limit');
-    expect(store.counts().flows).toBe(r.counts.read);
-    store.close();
+    expect((await store.counts()).flows).toBe(r.counts.read);
+    await store.close();
   });
 });
 
@@ -100,14 +100,14 @@ describe('limits: whole-file inputs', () => {
   it('a cluster dump past maxWholeFileBytes is refused with a clear message and nothing is stored', async () => {
     const path = join(dir, 'dump.json');
     writeFileSync(path, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: 200 }, (_, i) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}`, namespace: 'a' } })) }));
-    const store = Store.open(':memory:');
+    const store = SqliteStore.open(':memory:');
     const r = await ingestFile(store, path, { limits: { maxWholeFileBytes: 4096 } });
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/dump\.json is larger than 4096 bytes \(decompressed\).*maxWholeFileBytes/);
-    expect(store.counts()).toMatchObject({ inputs: 0, objects: 0 });
+    expect(await store.counts()).toMatchObject({ inputs: 0, objects: 0 });
     const ok = await ingestFile(store, path);
     expect(ok.status).toBe('ingested');
     expect(DEFAULT_LIMITS.maxWholeFileBytes).toBe(512 << 20);
-    store.close();
+    await store.close();
   });
 });

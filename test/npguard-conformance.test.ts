@@ -39,7 +39,7 @@ const caseName = (c: Case) => `${c.input_dir.split('/').pop()} (${c.format})`;
 
 if (!existsSync(index)) {
   describe.skip('np-guard conformance: SKIPPED — ../shared/fixtures/np-guard-netpol-analyzer not present', () => {
-    it('needs the shared np-guard corpus', () => {});
+    it('needs the shared np-guard corpus', async () => {});
   });
 } else {
   describe('np-guard netpol-analyzer connlist conformance', () => {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { connlistFromObjects } from '../analyzer/policy/connlist.js';
 import { endpointId, type Finding, type K8sObject } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { analyzeFindings, loadIdentity } from '../ui/pipeline.js';
 import { proposePolicies, type Proposal } from '../ui/policies.js';
@@ -35,36 +35,36 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
   let findings: Finding[];
 
   beforeAll(async () => {
-    const store = Store.open(tempDb('bookinfo'));
+    const store = SqliteStore.open(tempDb('bookinfo'));
     try {
       await ingestPaths(store, [join(SHARED, HUBBLE)]);
       // The app's manifests name no namespace: placed where the capture ran them, as `kubectl apply -n bookinfo` would.
       await ingestPaths(store, [join(SHARED, MANIFESTS)], { namespace: 'bookinfo' });
-      proposal = proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true, targets: ['k8s', 'istio', 'linkerd'], istioDryRun: false });
-      accounts = new Map(loadIdentity(store).workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount]));
-      findings = analyzeFindings(store).findings;
+      proposal = await proposePolicies(store, { namespace: 'bookinfo', defaultDeny: true, targets: ['k8s', 'istio', 'linkerd'], istioDryRun: false });
+      accounts = new Map((await loadIdentity(store)).workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount]));
+      findings = (await analyzeFindings(store)).findings;
     } finally {
-      store.close();
+      await store.close();
     }
     manifests = parseAllDocuments(readFileSync(join(SHARED, MANIFESTS), 'utf8')).map((d) => d.toJS() as K8sObject).filter(Boolean)
       .map((o) => (o.metadata.namespace ? o : { ...o, metadata: { ...o.metadata, namespace: 'bookinfo' } }));
   });
 
-  it('proves the proposal against every flow it can evaluate', () => {
+  it('proves the proposal against every flow it can evaluate', async () => {
     expect(proposal.proof.deniedFlows).toBe(0);
     expect(proposal.proof.replayedFlows).toBeGreaterThan(1000);
     // Flows to peers the capture names but no manifest describes (kube-system DNS, istio-system) cannot be evaluated.
     expect(proposal.proof.unknown.every((e) => e.src.namespace !== 'bookinfo' || e.dst.namespace !== 'bookinfo')).toBe(true);
   });
 
-  it('admits the documented edges and the load generator, and nothing else of the app', () => {
+  it('admits the documented edges and the load generator, and nothing else of the app', async () => {
     const generated = proposal.manifests.filter((m) => m.target === 'k8s').map((m) => parse(m.yaml) as K8sObject);
     const { lines } = connlistFromObjects([...manifests, ...generated]);
     const app = lines.filter((l) => l.src.startsWith('bookinfo/') && l.dst.startsWith('bookinfo/')).map((l) => `${l.src} => ${l.dst} : ${l.conn}`).sort();
     expect(app).toEqual(EXPECTED);
   });
 
-  it('Istio AuthorizationPolicies admit the same edges by principal, plus what a shared service account cannot separate (reported)', () => {
+  it('Istio AuthorizationPolicies admit the same edges by principal, plus what a shared service account cannot separate (reported)', async () => {
     // reviews-v1/v2/v3 all run as bookinfo-reviews: a grant to v2 and v3 (which call ratings) is a grant to v1 too.
     const admitted = new Set<string>();
     const docs = proposal.manifests.filter((m) => m.target === 'istio').flatMap((m) => parseAllDocuments(m.yaml).map((d) => d.toJS() as K8sObject));

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { connlistFromObjects, type ConnLine } from '../analyzer/policy/connlist.js';
 import type { K8sObject } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { loadIdentity, policyEngine } from '../ui/pipeline.js';
 import { mergePolicies } from '../ui/policy-input.js';
 import { proposePolicies, prove, type Proposal } from '../ui/policies.js';
@@ -24,11 +24,11 @@ let proposal: Proposal;
 
 beforeAll(async () => {
   ({ db } = await ingestAndGraph([join(SCENARIO, 'input')]));
-  const store = Store.open(db);
+  const store = SqliteStore.open(db);
   try {
-    proposal = proposePolicies(store, { defaultDeny: true });
+    proposal = await proposePolicies(store, { defaultDeny: true });
   } finally {
-    store.close();
+    await store.close();
   }
 });
 
@@ -56,7 +56,7 @@ function expectedLines(): string[] {
 }
 
 describe('policies: Online Boutique', () => {
-  it('connectivity of the cluster + generated policies (default-deny) is the documented graph plus DNS, CronJob and NLB edges, nothing more', () => {
+  it('connectivity of the cluster + generated policies (default-deny) is the documented graph plus DNS, CronJob and NLB edges, nothing more', async () => {
     const r = connlistFromObjects([...clusterObjects(), ...generatedNetpols(proposal)]);
     expect(r.errors).toEqual([]);
     expect(r.lines.filter(touchesBoutique).map(lineKey).sort()).toEqual(expectedLines());
@@ -65,32 +65,32 @@ describe('policies: Online Boutique', () => {
     expect(rest.every((l) => /^(kube-system\/|[\d.,-]+\[External\])/.test(l.src) && /^(kube-system\/|[\d.,-]+\[External\])/.test(l.dst))).toBe(true);
   });
 
-  it('proof: every observed allowed flow passes the generated policies', () => {
+  it('proof: every observed allowed flow passes the generated policies', async () => {
     expect(proposal.proof.replayedFlows).toBeGreaterThan(2000);
     expect(proposal.proof.deniedFlows).toBe(0);
     expect(proposal.proof.denied).toEqual([]);
     expect(proposal.proof.unknown).toEqual([]);
   });
 
-  it('proof: the check fails when one rule is dropped (frontend no longer admits loadgenerator)', () => {
+  it('proof: the check fails when one rule is dropped (frontend no longer admits loadgenerator)', async () => {
     const broken = generatedNetpols(proposal).map((o) => {
       if (o.metadata.name !== 'segmap-frontend') return o;
       const ingress = (o.spec.ingress as { from: { podSelector?: unknown }[] }[]).filter((r) => !r.from.some((f) => JSON.stringify(f.podSelector ?? {}).includes('loadgenerator')));
       return { ...o, spec: { ...o.spec, ingress } };
     });
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
-      const identity = loadIdentity(store);
+      const identity = await loadIdentity(store);
       const { engine } = policyEngine(mergePolicies(identity.current, broken));
-      const proof = prove(identity, store, {}, engine);
+      const proof = await prove(identity, store, {}, engine);
       expect(proof.denied.map((e) => `${e.src.name} => ${e.dst.name} : ${e.protocol} ${e.port}`)).toEqual(['loadgenerator => frontend : TCP 8080']);
       expect(proof.deniedFlows).toBeGreaterThan(0);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
-  it('reports the attack surface before and after, computed with the engine', () => {
+  it('reports the attack surface before and after, computed with the engine', async () => {
     const { before, after } = proposal.surface;
     // 13 boutique workloads + CoreDNS, no policies: every ordered pair with a boutique end, plus the outside world both ways.
     expect(before.pairs).toBe(13 * 12 + 13 * 2 + 13 * 2);
@@ -98,18 +98,18 @@ describe('policies: Online Boutique', () => {
     expect(after.triples).toBe(16 + 1 + 13 * 2);
   });
 
-  it('writes one file per workload and target, grouped by namespace, deterministically, with a rollout plan', () => {
+  it('writes one file per workload and target, grouped by namespace, deterministically, with a rollout plan', async () => {
     const paths = proposal.manifests.map((m) => m.path);
     expect(paths).toContain('boutique/frontend.k8s.yaml');
     expect(paths).toContain('boutique/catalog-reindex.cilium.yaml');
     expect(paths).toContain('boutique/default-deny.k8s.yaml');
     expect(paths).toHaveLength(2 * 13 + 2);
     expect(proposal.manifests.every((m) => m.yaml.startsWith('# '))).toBe(true);
-    const store = Store.open(db);
+    const store = SqliteStore.open(db);
     try {
-      expect(proposePolicies(store, { defaultDeny: true }).manifests).toEqual(proposal.manifests);
+      expect((await proposePolicies(store, { defaultDeny: true })).manifests).toEqual(proposal.manifests);
     } finally {
-      store.close();
+      await store.close();
     }
     const ns = proposal.plan.namespaces[0];
     expect(ns.namespace).toBe('boutique');
@@ -118,7 +118,7 @@ describe('policies: Online Boutique', () => {
     expect(proposal.plan.skipped.map((s) => s.namespace)).toEqual(['kube-system']);
   });
 
-  it('selects by stable labels only, and sends DNS to the CoreDNS pods as they are labelled', () => {
+  it('selects by stable labels only, and sends DNS to the CoreDNS pods as they are labelled', async () => {
     const all = proposal.manifests.map((m) => m.yaml).join('\n');
     expect(all).not.toMatch(/pod-template-hash|controller-revision-hash|job-name|controller-uid/);
     const cron = parse(proposal.manifests.find((m) => m.path === 'boutique/catalog-reindex.k8s.yaml')!.yaml);
@@ -129,7 +129,7 @@ describe('policies: Online Boutique', () => {
     expect(dns.ports).toEqual([{ port: 53, protocol: 'TCP' }, { port: 53, protocol: 'UDP' }]);
   });
 
-  it('CLI: writes DIR and prints the summary; unknown targets are a usage error', () => {
+  it('CLI: writes DIR and prints the summary; unknown targets are a usage error', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'segmap-policies-')), 'out');
     const r = cli(db, 'policies', '--out', out, '--default-deny');
     expect(r.code).toBe(0);
@@ -143,7 +143,7 @@ describe('policies: Online Boutique', () => {
 });
 
 describe.skipIf(!hasShared(NPGUARD))('policies: compared with np-guard\'s synthesizer (../shared)', () => {
-  it('differs exactly where the README says: DNS, the NLB, the CronJob', () => {
+  it('differs exactly where the README says: DNS, the NLB, the CronJob', async () => {
     const theirs = parse(readFileSync(join(SHARED, NPGUARD), 'utf8')).items
       .map((o: K8sObject) => ({ ...o, metadata: { ...o.metadata, namespace: 'boutique' } }));
     const lines = (policies: K8sObject[]) => new Set(connlistFromObjects([...clusterObjects(), ...policies]).lines.filter(touchesBoutique).map(lineKey));
@@ -178,7 +178,7 @@ function validators(): { k8s: ValidateFunction; cilium: ValidateFunction } {
 }
 
 describe.skipIf(!hasShared(K8S_SCHEMA) || !hasShared(CILIUM_CRD))('policies: manifests validate against the official schemas (../shared)', () => {
-  it('every NetworkPolicy and CiliumNetworkPolicy validates', () => {
+  it('every NetworkPolicy and CiliumNetworkPolicy validates', async () => {
     const v = validators();
     const failures: string[] = [];
     for (const m of proposal.manifests) {
@@ -189,7 +189,7 @@ describe.skipIf(!hasShared(K8S_SCHEMA) || !hasShared(CILIUM_CRD))('policies: man
     expect(proposal.manifests.length).toBeGreaterThan(20);
   });
 
-  it('the validators reject a broken manifest (they can fail)', () => {
+  it('the validators reject a broken manifest (they can fail)', async () => {
     const v = validators();
     expect(v.k8s({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x' }, spec: { podSelector: {}, ingress: [{ ports: [{ endPort: 'high' }] }] } })).toBe(false);
     expect(v.cilium({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'x' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['internet'] }] } })).toBe(false);

@@ -17,14 +17,14 @@ beforeAll(async () => {
 });
 
 describe('scenario: Online Boutique on AWS VPC flow logs', () => {
-  it('gives exactly the edges the generator simulated: no missing edge, no phantom from IP reuse or the finished CronJob pod', () => {
+  it('gives exactly the edges the generator simulated: no missing edge, no phantom from IP reuse or the finished CronJob pod', async () => {
     const truth = readJson<EdgeSpec[]>(join(SCENARIO, 'expected', 'truth.json')).map(edgeSpecKey).sort();
     expect(truth.length).toBeGreaterThan(30);
     expect(graphEdgeKeys(graph)).toEqual(truth);
     expect(graph.edges.every((e) => e.verdict === 'allowed')).toBe(true);
   });
 
-  it('attributes the CronJob traffic to the CronJob only while its pod ran', () => {
+  it('attributes the CronJob traffic to the CronJob only while its pod ran', async () => {
     const cron = graph.edges.filter((e) => e.src.kind === 'CronJob' && e.dst.name === 'productcatalogservice');
     expect(cron).toHaveLength(1);
     expect(cron[0].lastSeen < '2026-11-01T10:09:00Z').toBe(true);
@@ -36,14 +36,14 @@ describe('scenario: Online Boutique on AWS VPC flow logs', () => {
       .toEqual(graph.edges.map(({ sources, ...e }) => ({ ...e, n: sources.length })));
   });
 
-  it('matches the reviewed golden graph (regenerate with UPDATE_GOLDEN=1 and review the diff)', () => {
+  it('matches the reviewed golden graph (regenerate with UPDATE_GOLDEN=1 and review the diff)', async () => {
     const rel = (g: Graph) => JSON.parse(JSON.stringify(g).split(ROOT + '/').join(''));
     if (process.env.UPDATE_GOLDEN) writeFileSync(GOLDEN, JSON.stringify(rel(graph), null, 2) + '\n');
     expect(existsSync(GOLDEN)).toBe(true);
     expect(rel(graph)).toEqual(JSON.parse(readFileSync(GOLDEN, 'utf8')));
   });
 
-  it('prints the same graph through the CLI contract (json, text, dot; --namespace, --since/--until)', () => {
+  it('prints the same graph through the CLI contract (json, text, dot; --namespace, --since/--until)', async () => {
     const json = cli(db, 'graph', '--format', 'json');
     expect(json.code).toBe(0);
     const g = JSON.parse(json.out) as Graph;
@@ -61,7 +61,7 @@ describe('scenario: Online Boutique on AWS VPC flow logs', () => {
 });
 
 describe('scenario: Online Boutique findings (the cluster runs no policy)', () => {
-  it('findings --format json follows the contract and flags every workload as unprotected, most severe first', () => {
+  it('findings --format json follows the contract and flags every workload as unprotected, most severe first', async () => {
     const r = cli(db, 'findings', '--format', 'json');
     expect(r.code).toBe(0);
     const findings = JSON.parse(r.out) as { id: string; severity: string; subject: { kind: string; namespace?: string; name?: string }; message: string; evidence: object }[];
@@ -76,7 +76,7 @@ describe('scenario: Online Boutique findings (the cluster runs no policy)', () =
 });
 
 describe.skipIf(!hasShared('online-boutique/expected-graph.md'))('scenario: Online Boutique vs. its documented graph (../shared)', () => {
-  it('contains every documented in-cluster edge at its container port (emailservice is 8080 on the wire)', () => {
+  it('contains every documented in-cluster edge at its container port (emailservice is 8080 on the wire)', async () => {
     const md = readFileSync(join(SHARED, 'online-boutique', 'expected-graph.md'), 'utf8');
     const documented: string[] = [];
     const table = md.slice(md.indexOf('## Edges'), md.indexOf('\n## ', md.indexOf('## Edges') + 1));

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 describe('scenario: Sock Shop on AWS VPC flow logs', () => {
-  it('gives exactly the edges the generator simulated', () => {
+  it('gives exactly the edges the generator simulated', async () => {
     const truth = readJson<EdgeSpec[]>(join(SCENARIO, 'expected', 'truth.json')).map(edgeSpecKey).sort();
     expect(truth.length).toBeGreaterThan(20);
     expect(graphEdgeKeys(graph)).toEqual(truth);
@@ -23,7 +23,7 @@ describe('scenario: Sock Shop on AWS VPC flow logs', () => {
 });
 
 describe.skipIf(!hasShared(POLICIES))('scenario: Sock Shop with the project\'s own policies (../shared)', () => {
-  it('simulate drops exactly the flows the hand-derived oracle lists, and names the label bug', () => {
+  it('simulate drops exactly the flows the hand-derived oracle lists, and names the label bug', async () => {
     const r = cli(db, 'simulate', join(SHARED, POLICIES), '-n', 'sock-shop', '--format', 'json');
     expect(r.code).toBe(1);
     const out = JSON.parse(r.out) as { denied: (EdgeSpec & { src: { namespace: string; name: string; kind: string }; dst: { namespace: string; name: string; kind: string } })[]; warnings: string[] };
@@ -41,7 +41,7 @@ describe.skipIf(!hasShared(POLICIES))('scenario: Sock Shop with the project\'s o
 
 describe('simulate: proposed policies and the cluster\'s own', () => {
   const np = (ns: string, name: string, app: string): K8sObject => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec: { podSelector: { matchLabels: { app } } } });
-  it('a proposed policy replaces the cluster\'s policy of the same name, others stay, non-policies are dropped', () => {
+  it('a proposed policy replaces the cluster\'s policy of the same name, others stay, non-policies are dropped', async () => {
     const existing = [np('a', 'web', 'old'), np('a', 'db', 'db'), { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'a' } } as K8sObject];
     const merged = mergePolicies(existing, [np('a', 'web', 'new'), np('b', 'web', 'x')]);
     expect(merged.map((o) => `${o.metadata.namespace}/${o.metadata.name}:${(o.spec as { podSelector: { matchLabels: { app: string } } }).podSelector.matchLabels.app}`))

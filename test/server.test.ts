@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Edge, Graph } from '../model/index.js';
 import { endpointId } from '../model/index.js';
-import { Store } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { ingestPaths } from '../ui/ingest.js';
 import { startServer, type RunningServer } from '../ui/server/listen.js';
 import { checkBind, isLoopback } from '../ui/server/security.js';
@@ -35,7 +35,7 @@ function raw(base: string, path: string, headers: Record<string, string> = {}): 
   });
 }
 
-let store: Store;
+let store: SqliteStore;
 let db: string;
 let web: string;
 let plain: RunningServer;
@@ -44,7 +44,7 @@ let withPolicies: RunningServer;
 
 beforeAll(async () => {
   db = tempDb('server');
-  store = Store.open(db);
+  store = SqliteStore.open(db);
   await ingestPaths(store, [DEMO_INPUT]);
   // A stand-in bundle, with a secret next to it that must never be served.
   const dir = mkdtempSync(join(tmpdir(), 'segmap-web-'));
@@ -70,7 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([plain, withToken, withPolicies].filter(Boolean).map((s) => s.close()));
-  store?.close();
+  await store?.close();
 });
 
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, plain.url), init);
@@ -352,12 +352,12 @@ describe('server security', () => {
 });
 
 describe('tar archive', () => {
-  it('keeps archive paths relative and inside the archive', () => {
+  it('keeps archive paths relative and inside the archive', async () => {
     expect(safeArchivePath('../../etc/passwd')).toBe('etc/passwd');
     expect(safeArchivePath('/abs/./x.yaml')).toBe('abs/x.yaml');
     expect(() => safeArchivePath('../..')).toThrow();
   });
-  it('writes valid ustar headers (checksum, long names split into prefix)', () => {
+  it('writes valid ustar headers (checksum, long names split into prefix)', async () => {
     const long = `${'d'.repeat(120)}/file.yaml`;
     const t = tarArchive([{ path: long, content: 'a: 1\n' }]);
     expect(t.length).toBe(512 * 4);

@@ -9,8 +9,9 @@ import { readHead, readHeadBytes, readText, type ReadLimits } from '../collector
 import { readFlowFile, type FlowReadOptions, type FlowReadResult } from '../collector/read-flows.js';
 import { detectSource, sourceByFormat } from '../collector/registry.js';
 import { newReadContext, type FlowSource, type ObjectSource } from '../collector/source.js';
-import { CLUSTER_SCOPED_KINDS, k8sTime, STORED_KINDS, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
-import type { Store } from '../store/store.js';
+import { CLUSTER_SCOPED_KINDS, k8sTime, STORED_KINDS, type AggregateBatch, type InputIssue, type K8sObject, type ReadCounts } from '../model/index.js';
+import type { FlowStore, InputSink } from '../store/backend.js';
+import { WriteQueue } from './write-queue.js';
 
 export type IngestStatus = 'ingested' | 'partial' | 'unchanged' | 'unrecognized' | 'failed';
 
@@ -66,7 +67,7 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-export async function ingestPaths(store: Store, paths: string[], opts: IngestOptions = {}): Promise<IngestReport[]> {
+export async function ingestPaths(store: FlowStore, paths: string[], opts: IngestOptions = {}): Promise<IngestReport[]> {
   const files = await expandPaths(paths);
   const reports: IngestReport[] = [];
   for (const f of files) {
@@ -80,7 +81,7 @@ export async function ingestPaths(store: Store, paths: string[], opts: IngestOpt
 /** Files at least this large are parsed in a worker thread while this thread stores (and hashes) them. */
 export const PARALLEL_MIN_BYTES = 16 << 20;
 
-export async function ingestFile(store: Store, path: string, opts: IngestOptions = {}): Promise<IngestReport> {
+export async function ingestFile(store: FlowStore, path: string, opts: IngestOptions = {}): Promise<IngestReport> {
   const t0 = performance.now();
   const ctx = newReadContext(path);
   const report = (status: IngestStatus, format: string | undefined, written: number, error?: string): IngestReport => ({
@@ -94,49 +95,53 @@ export async function ingestFile(store: Store, path: string, opts: IngestOptions
   if (opts.format && !source) throw new Error(`unknown format ${opts.format}`);
   const worker = source?.kind === 'flows' && size >= (opts.parallelMinBytes ?? PARALLEL_MIN_BYTES) ? flowWorkerUrl() : undefined;
   if (!worker) {
-    const seen = store.findInput(await hashing);
+    const seen = await store.findInput(await hashing);
     if (seen) return report('unchanged', seen.format, 0);
   }
   if (!source) {
     ctx.issue({ reason: 'unrecognized-format', detail: 'not a flow log or Kubernetes dump segmap reads' });
     return report('unrecognized', undefined, 0);
   }
-  const writer = store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
+  const writer = await store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
   try {
     if (source.kind === 'audit') {
       const aggs = source.read(await readText(path, opts.limits), ctx);
-      writer.addAuditAggregates(aggs);
-      writer.commit(ctx.counts, ctx.issues, true);
+      await writer.addAuditAggregates(aggs);
+      await writer.commit(ctx.counts, ctx.issues, true);
       return report('ingested', source.format, aggs.length);
     }
     if (source.kind === 'objects') {
       const written = await readObjects(source, path, ctx, writer, opts);
-      writer.commit(ctx.counts, ctx.issues, true);
+      await writer.commit(ctx.counts, ctx.issues, true);
       return report('ingested', source.format, written);
     }
     let written = 0;
+    // The parser hands batches over synchronously; the store takes them in order, one write at a time.
+    const writes = new WriteQueue();
+    const storeBatch = (batch: AggregateBatch) => writes.push(async () => {
+      await writer.addBatch(batch);
+      written += batch.size;
+    });
     const read: FlowReadOptions = {
       bucketSeconds: opts.bucketSeconds,
-      onBatch: (batch) => {
-        writer.addBatch(batch);
-        written += batch.size;
-      },
+      onBatch: (batch) => void storeBatch(batch),
       onProgress: (n) => opts.onProgress?.(path, n),
       limits: opts.limits,
     };
-    const result = worker ? await readFlowsInWorker(worker, path, source, read, hashing, store) : await readFlowFile(path, source, read);
+    const result = worker ? await readFlowsInWorker(worker, path, source, read, storeBatch, hashing, store) : await readFlowFile(path, source, read);
+    await writes.drain();
     if (result === 'duplicate') {
-      writer.rollback();
-      return report('unchanged', store.findInput(await hashing)?.format, 0);
+      await writer.rollback();
+      return report('unchanged', (await store.findInput(await hashing))?.format, 0);
     }
     ctx.counts.read = result.counts.read;
     Object.assign(ctx.counts.skipped, result.counts.skipped);
     if (result.counts.notes) ctx.counts.notes = result.counts.notes;
     ctx.issues.push(...result.issues);
-    writer.commit(ctx.counts, ctx.issues, result.complete, await hashing);
+    await writer.commit(ctx.counts, ctx.issues, result.complete, await hashing);
     return report(result.complete ? 'ingested' : 'partial', source.format, written);
   } catch (e) {
-    writer.rollback();
+    await writer.rollback();
     return report('failed', source.format, 0, (e as Error).message);
   }
 }
@@ -149,7 +154,8 @@ function flowWorkerUrl(): URL | undefined {
 }
 
 function readFlowsInWorker(
-  url: URL, path: string, source: FlowSource, opts: FlowReadOptions, hashing: Promise<string>, store: Store,
+  url: URL, path: string, source: FlowSource, opts: FlowReadOptions, storeBatch: (batch: AggregateBatch) => Promise<void>,
+  hashing: Promise<string>, store: FlowStore,
 ): Promise<FlowReadResult | 'duplicate'> {
   return new Promise((resolve, reject) => {
     const data: FlowWorkerData = { path, format: source.format, bucketSeconds: opts.bucketSeconds, limits: opts.limits, stored: new SharedArrayBuffer(4) };
@@ -165,8 +171,8 @@ function readFlowsInWorker(
       void worker.terminate();
       reject(e);
     });
-    hashing.then((sha) => {
-      if (store.findInput(sha)) settle(() => {
+    hashing.then((sha) => store.findInput(sha)).then((seen) => {
+      if (seen) settle(() => {
         void worker.terminate();
         resolve('duplicate');
       });
@@ -175,9 +181,11 @@ function readFlowsInWorker(
       if (settled) return;
       try {
         if (m.type === 'batch') {
-          opts.onBatch(m.batch);
-          Atomics.add(stored, 0, 1);
-          Atomics.notify(stored, 0);
+          // The worker may run ahead only as far as the store has taken its batches (back-pressure, flat memory).
+          void storeBatch(m.batch).then(() => {
+            Atomics.add(stored, 0, 1);
+            Atomics.notify(stored, 0);
+          });
         }
         else if (m.type === 'progress') opts.onProgress?.(m.lines);
         else settle(() => resolve(m.result));
@@ -190,7 +198,7 @@ function readFlowsInWorker(
   });
 }
 
-async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<typeof newReadContext>, writer: ReturnType<Store['beginInput']>, opts: IngestOptions) {
+async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<typeof newReadContext>, writer: InputSink, opts: IngestOptions) {
   const text = await readText(path, opts.limits);
   const all = source.read(text, ctx);
   const kept: K8sObject[] = [];
@@ -203,7 +211,7 @@ async function readObjects(source: ObjectSource, path: string, ctx: ReturnType<t
     kept.push(o);
   }
   const takenAt = opts.snapshotAt ?? newestTimestamp(kept) ?? Math.floor((await stat(path)).mtimeMs / 1000);
-  writer.addSnapshot(takenAt, kept);
+  await writer.addSnapshot(takenAt, kept);
   return kept.length;
 }
 
@@ -234,3 +242,4 @@ export function newestTimestamp(objects: K8sObject[]): number | undefined {
   }
   return max;
 }
+

@@ -11,7 +11,7 @@ import { auditServiceAccounts, type SaAuditResult } from '../analyzer/sa-audit.j
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
 import type { PodPeer } from '../analyzer/policy/types.js';
 import type { Finding, Graph, K8sObject } from '../model/index.js';
-import type { Store, TimeWindow } from '../store/store.js';
+import type { FlowStore, TimeWindow } from '../store/backend.js';
 import { POLICY_KINDS } from './policy-input.js';
 
 export interface AnalysisOptions extends TimeWindow {
@@ -20,15 +20,16 @@ export interface AnalysisOptions extends TimeWindow {
   now?: number;
 }
 
-export function loadIdentity(store: Store): IdentityIndex {
-  const identity = buildIdentity(store.snapshots());
+export async function loadIdentity(store: FlowStore): Promise<IdentityIndex> {
+  const identity = buildIdentity(await store.snapshots());
   // DNS answers seen in the inputs name External peers.
-  identity.setDnsNames(store.dnsNames());
+  identity.setDnsNames(await store.dnsNames());
   return identity;
 }
 
-export function analyzeGraph(store: Store, opts: AnalysisOptions = {}, identity: IdentityIndex = loadIdentity(store)): Graph {
-  const paths = new Map(store.inputs().map((i) => [i.id, i.path]));
+export async function analyzeGraph(store: FlowStore, opts: AnalysisOptions = {}, identity?: IdentityIndex): Promise<Graph> {
+  identity ??= await loadIdentity(store);
+  const paths = new Map((await store.inputs()).map((i) => [i.id, i.path]));
   return buildGraph(identity, store.aggregates(opts), {
     since: opts.since, until: opts.until, namespace: opts.namespace,
     sourceName: (id) => paths.get(id) ?? `input#${id}`,
@@ -41,12 +42,12 @@ export function policyEngine(objects: K8sObject[]): { engine: PolicyEngine; prob
   return { engine: new PolicyEngine(parsed.policies), problems: [...parsed.errors, ...parsed.warnings] };
 }
 
-export function analyzeFindings(store: Store, opts: AnalysisOptions = {}): { findings: Finding[]; problems: string[] } {
-  const identity = loadIdentity(store);
-  const graph = analyzeGraph(store, opts, identity);
+export async function analyzeFindings(store: FlowStore, opts: AnalysisOptions = {}): Promise<{ findings: Finding[]; problems: string[] }> {
+  const identity = await loadIdentity(store);
+  const graph = await analyzeGraph(store, opts, identity);
   const { engine, problems } = policyEngine(identity.current);
   // Service-account findings (identity, tokens, RBAC, audit logs) follow the policy findings.
-  const accounts = auditServiceAccounts(identity, graph, store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
+  const accounts = auditServiceAccounts(identity, graph, await store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
   const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
   // Most severe first across both passes; the sort is stable, so each pass keeps its own order within a severity.
   const findings = [...policyFindings(identity, graph, engine), ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
@@ -54,9 +55,10 @@ export function analyzeFindings(store: Store, opts: AnalysisOptions = {}): { fin
 }
 
 /** `segmap sa-audit`: per service account, its workloads, tokens, API use, grants and findings. */
-export function analyzeServiceAccounts(store: Store, opts: AnalysisOptions = {}, identity: IdentityIndex = loadIdentity(store)): SaAuditResult {
-  const graph = analyzeGraph(store, opts, identity);
-  return auditServiceAccounts(identity, graph, store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
+export async function analyzeServiceAccounts(store: FlowStore, opts: AnalysisOptions = {}, identity?: IdentityIndex): Promise<SaAuditResult> {
+  identity ??= await loadIdentity(store);
+  const graph = await analyzeGraph(store, opts, identity);
+  return auditServiceAccounts(identity, graph, await store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
 }
 
 /** One pod per workload (its newest running one), as the policy engine sees it. */

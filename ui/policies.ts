@@ -22,7 +22,7 @@ import type { Direction, NpPeerSelector, Peer, PodPeer } from '../analyzer/polic
 import { replay, type DeniedEdge } from '../analyzer/replay.js';
 import { sharedAccounts } from '../analyzer/sa-audit.js';
 import { endpointId, isWorkloadKind, type Endpoint, type Graph, type IntentSet, type K8sObject } from '../model/index.js';
-import type { Store } from '../store/store.js';
+import type { FlowStore } from '../store/backend.js';
 import { analyzeGraph, loadIdentity, policyEngine, type AnalysisOptions } from './pipeline.js';
 import { mergePolicies } from './policy-input.js';
 
@@ -88,11 +88,11 @@ export interface Proposal {
 /** Flow sources that cannot see traffic staying on one node. */
 const SAME_NODE_BLIND_FORMATS = ['aws-vpc', 'gcp-vpc', 'azure-flow'];
 
-export function proposePolicies(store: Store, opts: ProposeOptions = {}): Proposal {
+export async function proposePolicies(store: FlowStore, opts: ProposeOptions = {}): Promise<Proposal> {
   const targets = opts.targets ?? DEFAULT_TARGETS;
-  const identity = loadIdentity(store);
-  const graph = analyzeGraph(store, opts, identity);
-  const sameNodeBlind = store.inputs().some((i) => SAME_NODE_BLIND_FORMATS.includes(i.format));
+  const identity = await loadIdentity(store);
+  const graph = await analyzeGraph(store, opts, identity);
+  const sameNodeBlind = (await store.inputs()).some((i) => SAME_NODE_BLIND_FORMATS.includes(i.format));
   const intents = buildIntents(identity, graph, { namespace: opts.namespace, sameNodeBlind });
   const mesh: MeshOptions = { trustDomain: opts.trustDomain, dryRun: opts.istioDryRun, accounts: new Map(identity.workloads.map((w) => [endpointId(w.endpoint), w.serviceAccount])) };
   const { manifests, netpols } = emitAll(intents, targets, opts.defaultDeny ?? false, mesh);
@@ -101,7 +101,7 @@ export function proposePolicies(store: Store, opts: ProposeOptions = {}): Propos
   // cluster's own policies, as they will be in force once applied.
   const after = policyEngine(mergePolicies(identity.current, netpols));
   const before = policyEngine(identity.current);
-  const proof = prove(identity, store, opts, after.engine);
+  const proof = await prove(identity, store, opts, after.engine);
 
   const perNs = new Map<string, number>();
   for (const m of manifests) perNs.set(m.namespace, (perNs.get(m.namespace) ?? 0) + 1);
@@ -153,8 +153,8 @@ export function emitAll(
   return { manifests: out.sort((a, b) => a.path.localeCompare(b.path)), netpols };
 }
 
-export function prove(identity: IdentityIndex, store: Store, window: AnalysisOptions, engine: PolicyEngine): Proof {
-  const r = replay(identity, store.aggregates(window), engine);
+export async function prove(identity: IdentityIndex, store: FlowStore, window: AnalysisOptions, engine: PolicyEngine): Promise<Proof> {
+  const r = await replay(identity, store.aggregates(window), engine);
   // Not provable: an Unknown end, or a workload known only from a flow source's identity (Hubble without a cluster
   // dump of its namespace): no labels to evaluate a selector against.
   const known = new Set(identity.workloads.map((w) => endpointId(w.endpoint)));

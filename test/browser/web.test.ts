@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEstate } from '../../bench/web.js';
-import { Store } from '../../store/store.js';
+import { SqliteStore } from '../../store/sqlite.js';
 import { ingestPaths } from '../../ui/ingest.js';
 import { startServer, type RunningServer } from '../../ui/server/listen.js';
 import { ROOT, tempDb } from '../helpers/scenario.js';
@@ -30,7 +30,7 @@ const snapshot = (page: Page): Promise<Snapshot> => page.evaluate(() => {
 });
 
 suite(title, () => {
-  let store: Store;
+  let store: SqliteStore;
   let server: RunningServer;
   let ctx: BrowserContext;
   let web: string;
@@ -38,7 +38,7 @@ suite(title, () => {
 
   beforeAll(async () => {
     web = buildWebBundle();
-    store = Store.open(tempDb('browser'));
+    store = SqliteStore.open(tempDb('browser'));
     await ingestPaths(store, [DEMO_INPUT]);
     // A pod whose label and service account carry markup: it must show as text and never run.
     const dir = mkdtempSync(join(tmpdir(), 'segmap-hostile-'));
@@ -60,7 +60,7 @@ suite(title, () => {
   afterAll(async () => {
     await ctx?.close();
     await server?.close();
-    store?.close();
+    await store?.close();
   });
 
   async function open(path = '/', ready = '#graph[data-state="ready"]'): Promise<Page> {
@@ -267,7 +267,7 @@ suite(title, () => {
 
   it('a big estate opens in the packed grid with namespaces as plain boxes; the force layout makes them compound again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'segmap-big-'));
-    const big = Store.open(join(dir, 'big.db'));
+    const big = SqliteStore.open(join(dir, 'big.db'));
     const estate = writeEstate(dir, { workloads: 700, edges: 1500, namespaces: 7 });
     await ingestPaths(big, [estate.dump, estate.flows]);
     const srv = await startServer({ store: big, port: 0, webRoot: web, proposer: async () => undefined, log: () => {} });
@@ -303,7 +303,7 @@ suite(title, () => {
       await page.close();
     } finally {
       await srv.close();
-      big.close();
+      await big.close();
     }
   }, 120_000);
 

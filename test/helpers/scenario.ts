@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { endpointId, type Graph } from '../../model/index.js';
-import { Store } from '../../store/store.js';
+import { SqliteStore } from '../../store/sqlite.js';
 import { ingestPaths } from '../../ui/ingest.js';
 import { analyzeGraph } from '../../ui/pipeline.js';
 
@@ -31,12 +31,12 @@ export function tempDb(name: string): string {
 /** Ingest the given paths, in the given order, into a fresh database and return its graph. */
 export async function ingestAndGraph(paths: string[]): Promise<{ graph: Graph; db: string }> {
   const db = tempDb('scenario');
-  const store = Store.open(db);
+  const store = SqliteStore.open(db);
   try {
     for (const p of paths) await ingestPaths(store, [p]);
-    return { graph: analyzeGraph(store), db };
+    return { graph: await analyzeGraph(store), db };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { replay } from '../../analyzer/replay.js';
 import { k8sDump } from '../../collector/k8s-dump.js';
 import { newReadContext } from '../../collector/source.js';
 import { endpointId, formatIssue, protocolName, type Edge, type Finding, type Graph, type K8sObject } from '../../model/index.js';
-import type { Store, TimeWindow } from '../../store/store.js';
+import type { FlowStore, TimeWindow } from '../../store/backend.js';
 import type { SaAuditResult } from '../../analyzer/sa-audit.js';
 import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine } from '../pipeline.js';
 import { mergePolicies, POLICY_KINDS } from '../policy-input.js';
@@ -33,22 +33,23 @@ export function parseWindow(since: unknown, until: unknown): TimeWindow {
   return w;
 }
 
-interface WindowResult { graph: Graph; findings?: Finding[]; accounts?: SaAuditResult }
+interface WindowResult { graph: Graph; findings?: Finding[]; accounts?: Promise<SaAuditResult> }
 
 /**
- * The analysis behind the API, computed once per database state and time window. The server never writes; when an
- * `ingest` in another process commits, SQLite's data_version changes and everything is recomputed on next use.
+ * The analysis behind the API, computed once per store state and time window. The server never writes; when an
+ * `ingest` in another process commits, the store's version changes and everything is recomputed on next use.
+ * Results are cached as promises, so concurrent requests for the same window share one computation.
  */
 export class Analysis {
-  private version = -1;
-  private identityCache?: IdentityIndex;
-  private readonly windows = new Map<string, WindowResult>();
-  private readonly memo = new Map<string, unknown>();
+  private version?: string;
+  private identityCache?: Promise<IdentityIndex>;
+  private readonly windows = new Map<string, Promise<WindowResult>>();
+  private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(readonly store: Store) {}
+  constructor(readonly store: FlowStore) {}
 
-  private fresh(): void {
-    const v = Number(this.store.db.pragma('data_version', { simple: true })) * 1e6 + this.store.inputs().length;
+  private async fresh(): Promise<void> {
+    const v = await this.store.version();
     if (v === this.version) return;
     this.version = v;
     this.identityCache = undefined;
@@ -58,56 +59,57 @@ export class Analysis {
 
   /** Anything else derived from the database (e.g. proposed policies), dropped with the rest when it changes. */
   async cached<T>(key: string, compute: () => Promise<T> | T): Promise<T> {
-    this.fresh();
-    if (this.memo.has(key)) return this.memo.get(key) as T;
-    const value = await compute();
-    this.memo.set(key, value);
-    return value;
+    await this.fresh();
+    return remember(this.memo, key, async () => compute()) as Promise<T>;
   }
 
-  identity(): IdentityIndex {
-    this.fresh();
-    return (this.identityCache ??= loadIdentity(this.store));
+  async identity(): Promise<IdentityIndex> {
+    await this.fresh();
+    if (!this.identityCache) {
+      const p = loadIdentity(this.store);
+      this.identityCache = p;
+      p.catch(() => { if (this.identityCache === p) this.identityCache = undefined; });
+    }
+    return this.identityCache;
   }
 
-  private window(w: TimeWindow): WindowResult {
-    this.fresh();
+  private async window(w: TimeWindow): Promise<WindowResult> {
+    await this.fresh();
     const key = `${w.since ?? ''}|${w.until ?? ''}`;
-    let r = this.windows.get(key);
-    if (r) {
+    const hit = this.windows.get(key);
+    if (hit) {
       // Most recently used last: the oldest window is the one evicted.
       this.windows.delete(key);
-      this.windows.set(key, r);
-      return r;
+      this.windows.set(key, hit);
+      return hit;
     }
-    r = { graph: analyzeGraph(this.store, w, this.identity()) };
-    this.windows.set(key, r);
+    const r = remember(this.windows, key, async () => ({ graph: await analyzeGraph(this.store, w, await this.identity()) }));
     if (this.windows.size > CACHED_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
     return r;
   }
 
-  graph(w: TimeWindow = {}): Graph {
-    return this.window(w).graph;
+  async graph(w: TimeWindow = {}): Promise<Graph> {
+    return (await this.window(w)).graph;
   }
 
-  findings(w: TimeWindow = {}): { findings: Finding[] } {
-    const r = this.window(w);
+  async findings(w: TimeWindow = {}): Promise<{ findings: Finding[] }> {
+    const r = await this.window(w);
     if (!r.findings) {
-      const identity = this.identity();
+      const identity = await this.identity();
       r.findings = policyFindings(identity, r.graph, policyEngine(identity.current).engine);
     }
     return { findings: r.findings };
   }
 
   /** The service-account audit of a window (`segmap sa-audit`), computed by the same pipeline function as the CLI. */
-  serviceAccounts(w: TimeWindow = {}, now?: number): SaAuditResult {
-    const r = this.window(w);
-    return (r.accounts ??= analyzeServiceAccounts(this.store, { ...w, now }, this.identity()));
+  async serviceAccounts(w: TimeWindow = {}, now?: number): Promise<SaAuditResult> {
+    const r = await this.window(w);
+    return (r.accounts ??= (async () => analyzeServiceAccounts(this.store, { ...w, now }, await this.identity()))());
   }
 
-  meta(version: string, policies: boolean): Meta {
-    const g = this.graph();
-    const c = this.store.counts();
+  async meta(version: string, policies: boolean): Promise<Meta> {
+    const g = await this.graph();
+    const c = await this.store.counts();
     const ns = new Set<string>();
     const kinds = new Set<string>();
     for (const n of g.nodes) {
@@ -131,8 +133,8 @@ export class Analysis {
     };
   }
 
-  workload(id: string, w: TimeWindow = {}): WorkloadDetail {
-    const g = this.graph(w);
+  async workload(id: string, w: TimeWindow = {}): Promise<WorkloadDetail> {
+    const g = await this.graph(w);
     const node = g.nodes.find((n) => n.id === id);
     if (!node) throw new HttpError(404, `no workload or peer ${id} in this window`);
     const row = (e: Edge, peerSide: 'src' | 'dst'): PeerRow => ({
@@ -141,7 +143,7 @@ export class Analysis {
     });
     const inbound = g.edges.filter((e) => endpointId(e.dst) === id).map((e) => row(e, 'src'));
     const outbound = g.edges.filter((e) => endpointId(e.src) === id).map((e) => row(e, 'dst'));
-    const wl = this.identity().workloads.find((x) => endpointId(x.endpoint) === id);
+    const wl = (await this.identity()).workloads.find((x) => endpointId(x.endpoint) === id);
     const ports = new Map<string, WorkloadDetail['ports'][number]>();
     for (const c of wl?.pod?.spec?.containers ?? []) {
       for (const p of c.ports ?? []) {
@@ -161,22 +163,22 @@ export class Analysis {
       ports: [...ports.values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol)),
       inbound,
       outbound,
-      findings: this.findings(w).findings.filter((f) => f.subject.kind !== 'ServiceAccount' && endpointId(f.subject) === id),
+      findings: (await this.findings(w)).findings.filter((f) => f.subject.kind !== 'ServiceAccount' && endpointId(f.subject) === id),
     };
   }
 
   /** The aggregates behind one edge, re-attributed the way the graph did it. */
-  edge(spec: { src: string; dst: string; protocol: string; port: number; verdict?: string }, w: TimeWindow = {}): EdgeDetail {
-    const g = this.graph(w);
+  async edge(spec: { src: string; dst: string; protocol: string; port: number; verdict?: string }, w: TimeWindow = {}): Promise<EdgeDetail> {
+    const g = await this.graph(w);
     const verdict = spec.verdict ?? 'allowed';
     const edge = g.edges.find((e) => endpointId(e.src) === spec.src && endpointId(e.dst) === spec.dst && e.protocol === spec.protocol
       && e.port === spec.port && e.verdict === verdict);
     if (!edge) throw new HttpError(404, `no edge ${spec.src} => ${spec.dst} : ${spec.protocol} ${spec.port} (${verdict}) in this window`);
-    const identity = this.identity();
-    const paths = new Map(this.store.inputs().map((i) => [i.id, i.path]));
+    const identity = await this.identity();
+    const paths = new Map((await this.store.inputs()).map((i) => [i.id, i.path]));
     const flows: FlowRow[] = [];
     let total = 0;
-    for (const a of this.store.aggregates(w)) {
+    for await (const chunk of this.store.aggregates(w)) for (const a of chunk) {
       const protocol = protocolName(a.protocol);
       if (protocol !== spec.protocol || (a.action === 'ACCEPT' ? 'allowed' : 'denied') !== verdict) continue;
       if (a.dstPort !== spec.port && a.srcPort !== spec.port) continue;
@@ -194,7 +196,7 @@ export class Analysis {
   }
 
   /** Replay the observed allowed traffic against pasted policy YAML (plus, by default, the cluster's own policies). */
-  simulate(req: SimulateRequest): SimulateResult {
+  async simulate(req: SimulateRequest): Promise<SimulateResult> {
     const ctx = newReadContext('request');
     const namespace = req.namespace || 'default';
     const objects: K8sObject[] = [];
@@ -207,9 +209,9 @@ export class Analysis {
     if (objects.length === 0) {
       throw new HttpError(400, `no NetworkPolicy, AdminNetworkPolicy or BaselineAdminNetworkPolicy in the YAML${problems.length ? ` (${problems.slice(0, 3).join('; ')})` : ''}`);
     }
-    const identity = this.identity();
+    const identity = await this.identity();
     const { engine, problems: policyProblems } = policyEngine(req.ignoreExisting ? objects : mergePolicies(identity.current, objects));
-    const r = replay(identity, this.store.aggregates(parseWindow(req.since, req.until)), engine);
+    const r = await replay(identity, this.store.aggregates(parseWindow(req.since, req.until)), engine);
     return {
       denied: r.denied, allowedFlows: r.allowedFlows, deniedFlows: r.deniedFlows, notEvaluatedFlows: r.notEvaluatedFlows,
       policies: objects.length, problems: [...problems, ...policyProblems],
@@ -231,4 +233,16 @@ export function filterGraph(g: Graph, f: GraphFilters): Graph {
   for (const e of edges) { keep.add(endpointId(e.src)); keep.add(endpointId(e.dst)); }
   const trafficOnly = f.port !== undefined || f.verdict !== undefined;
   return { window: g.window, nodes: g.nodes.filter((n) => keep.has(n.id) || (!trafficOnly && nodeMatch(n))), edges };
+}
+
+/** The cached promise for `key`, computing it once; a failed computation is forgotten so the next call retries. */
+function remember<T>(cache: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
+  let p = cache.get(key);
+  if (!p) {
+    const fresh = compute();
+    cache.set(key, fresh);
+    fresh.catch(() => { if (cache.get(key) === fresh) cache.delete(key); });
+    p = fresh;
+  }
+  return p;
 }

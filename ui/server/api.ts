@@ -49,15 +49,15 @@ export function apiRouter(analysis: Analysis, opts: ApiOptions): Router {
   };
 
   r.get('/meta', async (_req, res) => {
-    res.json(analysis.meta(opts.version, (await opts.proposer()) !== undefined));
+    res.json(await analysis.meta(opts.version, (await opts.proposer()) !== undefined));
   });
 
-  r.get('/graph', (req, res) => {
-    res.json(filterGraph(analysis.graph(windowOf(req)), filters(req)));
+  r.get('/graph', async (req, res) => {
+    res.json(filterGraph(await analysis.graph(windowOf(req)), filters(req)));
   });
 
-  r.get('/workloads/:id', (req, res) => {
-    res.json(analysis.workload(String(req.params.id), windowOf(req)));
+  r.get('/workloads/:id', async (req, res) => {
+    res.json(await analysis.workload(String(req.params.id), windowOf(req)));
   });
 
   r.get('/workloads/:id/policies', async (req, res) => {
@@ -67,41 +67,41 @@ export function apiRouter(analysis: Analysis, opts: ApiOptions): Router {
     res.json(body);
   });
 
-  r.get('/edge', (req, res) => {
+  r.get('/edge', async (req, res) => {
     const src = one(req, 'src');
     const dst = one(req, 'dst');
     const protocol = one(req, 'protocol');
     const port = portParam(one(req, 'port'));
     if (!src || !dst || !protocol || port === undefined) throw new HttpError(400, 'edge: src, dst, protocol and port are required');
-    res.json(analysis.edge({ src, dst, protocol: protocol.toUpperCase(), port, verdict: one(req, 'verdict') }, windowOf(req)));
+    res.json(await analysis.edge({ src, dst, protocol: protocol.toUpperCase(), port, verdict: one(req, 'verdict') }, windowOf(req)));
   });
 
-  r.get('/findings', (req, res) => {
-    res.json(analysis.findings(windowOf(req)).findings);
+  r.get('/findings', async (req, res) => {
+    res.json((await analysis.findings(windowOf(req))).findings);
   });
 
   // The entries `segmap sa-audit --format json` prints: one per service account, from the same analysis.
-  r.get('/service-accounts', (req, res) => {
-    const body: ServiceAccountEntry[] = analysis.serviceAccounts(windowOf(req), Math.floor(opts.now().getTime() / 1000)).accounts;
+  r.get('/service-accounts', async (req, res) => {
+    const body: ServiceAccountEntry[] = (await analysis.serviceAccounts(windowOf(req), Math.floor(opts.now().getTime() / 1000))).accounts;
     res.json(body);
   });
 
   // JSON only: a cross-site page cannot send application/json without a CORS preflight, which this server never grants.
-  r.post('/simulate', express.json({ limit: SIMULATE_BODY_LIMIT, type: 'application/json' }), (req, res) => {
+  r.post('/simulate', express.json({ limit: SIMULATE_BODY_LIMIT, type: 'application/json' }), async (req, res) => {
     if (!req.is('application/json')) throw new HttpError(415, 'send {"yaml": "…"} as application/json');
     const body = req.body as Partial<SimulateRequest> | undefined;
     if (!body || typeof body.yaml !== 'string' || body.yaml.trim() === '') throw new HttpError(400, 'body: {"yaml": "<policy manifests>"} is required');
     if (body.namespace !== undefined && (typeof body.namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(body.namespace))) {
       throw new HttpError(400, 'namespace: expected a Kubernetes namespace name');
     }
-    res.json(analysis.simulate({
+    res.json(await analysis.simulate({
       yaml: body.yaml, namespace: body.namespace, ignoreExisting: body.ignoreExisting === true,
       since: typeof body.since === 'string' ? body.since : undefined, until: typeof body.until === 'string' ? body.until : undefined,
     }));
   });
 
-  r.get('/export/graph.json', (req, res) => {
-    res.attachment('segmap-graph.json').type('application/json').send(JSON.stringify(filterGraph(analysis.graph(windowOf(req)), filters(req)), null, 2) + '\n');
+  r.get('/export/graph.json', async (req, res) => {
+    res.attachment('segmap-graph.json').type('application/json').send(JSON.stringify(filterGraph(await analysis.graph(windowOf(req)), filters(req)), null, 2) + '\n');
   });
 
   r.get('/export/manifests.tar', async (_req, res) => {

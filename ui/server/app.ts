@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import type { Store } from '../../store/store.js';
+import type { FlowStore } from '../../store/backend.js';
 import { Analysis } from './analysis.js';
 import { apiRouter } from './api.js';
 import { errorHandler, HttpError } from './errors.js';
@@ -8,7 +8,7 @@ import { isLoopback, loopbackHostGuard, securityHeaders, tokenAuth } from './sec
 import { defaultWebRoot, webBundle } from './static.js';
 
 export interface AppDeps {
-  store: Store;
+  store: FlowStore;
   /** Required for every request when set (bearer header or the cookie a `?token=` link sets). */
   token?: string;
   /** The address the caller will bind; a loopback bind also refuses non-loopback Host headers (DNS rebinding). */

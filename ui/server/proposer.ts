@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Store } from '../../store/store.js';
+import type { FlowStore } from '../../store/backend.js';
 import type { ManifestEntry } from '../web/api-types.js';
 
 /** What `proposePolicies` in ui/policies.ts returns; `manifests` (and the output directory's READMEs) are read here. */
 export interface Proposal { manifests: ManifestEntry[]; proof?: unknown; surface?: unknown; plan?: unknown; readme?: string; rollout?: string }
-export type ProposeFn = (store: Store, opts: Record<string, unknown>) => Proposal | Promise<Proposal>;
+export type ProposeFn = (store: FlowStore, opts: Record<string, unknown>) => Proposal | Promise<Proposal>;
 
 /**
  * Policy synthesis lives in ui/policies.ts, written separately. It is looked up at run time so this server builds and

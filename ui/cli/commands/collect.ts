@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { AccessError, collect, connect, type CollectOptions, type CollectSummary } from '../../../collector/k8s-api.js';
-import { Store } from '../../../store/store.js';
+import type { CollectionSink, FlowStore } from '../../../store/backend.js';
+import { openStore } from '../../../store/open.js';
+import { WriteQueue } from '../../write-queue.js';
 import { dbPath } from '../db.js';
 import { InputError, UsageError } from '../errors.js';
 
@@ -26,10 +28,12 @@ export interface CollectK8sResult extends CollectSummary {
  * another, each watch event a one-object snapshot marked with its type (store migration 2). Everything handed over is
  * committed before this returns, also when it ends by the signal or by an error.
  */
-export async function collectK8s(store: Store, opts: CollectK8sOptions): Promise<CollectK8sResult> {
+export async function collectK8s(store: FlowStore, opts: CollectK8sOptions): Promise<CollectK8sResult> {
   const connection = opts.connection ?? connect(opts);
   const log = opts.log ?? (() => {});
-  let writer: ReturnType<Store['beginCollection']> | undefined;
+  // The collector hands listings and events over synchronously; they are stored in order, one write at a time.
+  const writes = new WriteQueue();
+  let writer: Promise<CollectionSink> | undefined;
   const open = () => (writer ??= store.beginCollection(`k8s-api:${connection.name}`, 'k8s-api'));
   let objects = 0;
   let listings = 0;
@@ -42,20 +46,22 @@ export async function collectK8s(store: Store, opts: CollectK8sOptions): Promise
       connection,
       onMessage: (level, text) => log(level === 'warn' ? `warning: ${text}` : `  ${text}`),
       onListing: (takenAt, kinds, objs) => {
-        open().addListing(takenAt, kinds, objs);
+        void writes.push(async () => (await open()).addListing(takenAt, kinds, objs));
         objects += objs.length;
         listings++;
       },
       onEvents: (evs) => {
-        open().addEvents(evs);
+        void writes.push(async () => (await open()).addEvents(evs));
         events += evs.length;
       },
     });
   } catch (e) {
-    writer?.finish(counts(), [], false);
+    await writes.drain().catch(() => {});
+    await (await writer)?.finish(counts(), [], false);
     throw e;
   }
-  writer?.finish(counts(), [], true);
+  await writes.drain();
+  await (await writer)?.finish(counts(), [], true);
   return { ...summary, objects, listings };
 }
 
@@ -76,7 +82,7 @@ export function registerCollect(program: Command): void {
       } catch (e) {
         throw new InputError(withCause(e as Error));
       }
-      const store = Store.open(dbPath(cmd));
+      const store = await openStore(dbPath(cmd));
       const stop = new AbortController();
       const onSignal = (sig: NodeJS.Signals) => {
         if (!opts.quiet) process.stderr.write(`\n${sig}: stopping, writing what was recorded…\n`);
@@ -106,7 +112,7 @@ export function registerCollect(program: Command): void {
         clearTimeout(timer);
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
-        store.close();
+        await store.close();
       }
     });
 }

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { Store } from '../../../store/store.js';
+import { openStore } from '../../../store/open.js';
 import { ingestPaths } from '../../ingest.js';
 import { analyzeGraph } from '../../pipeline.js';
 import { InputError } from '../errors.js';
@@ -33,12 +33,12 @@ export function registerDemo(program: Command): void {
       for (const suffix of ['', '-wal', '-shm']) rmSync(db + suffix, { force: true });
       const input = demoInputDir();
       process.stderr.write(`segmap demo: ingesting ${input} into ${db}\n`);
-      const store = Store.open(db);
+      const store = await openStore(db);
       try {
         const reports = await ingestPaths(store, [input]);
         const read = reports.reduce((s, r) => s + r.counts.read, 0);
         process.stderr.write(`segmap demo: ${reports.length} files, ${read} records\n`);
-        const g = analyzeGraph(store);
+        const g = await analyzeGraph(store);
         process.stdout.write(graphText(g));
         if (!opts.serve) {
           process.stderr.write(`segmap demo: done. Explore with: npx segmap --db ${db} graph --format json\n`);
@@ -46,7 +46,7 @@ export function registerDemo(program: Command): void {
         }
         await serveStore(store, { host: '127.0.0.1', port: opts.port }, 'segmap demo');
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -11,17 +11,17 @@ export function registerFindings(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['json', 'text']).default('text'))
     .option('--since <time>', 'only traffic at or after this time')
     .option('--until <time>', 'only traffic before this time')
-    .action((opts: { format: string; since?: string; until?: string }, cmd: Command) => {
-      const store = openExisting(cmd);
+    .action(async (opts: { format: string; since?: string; until?: string }, cmd: Command) => {
+      const store = await openExisting(cmd);
       try {
-        const { findings, problems } = analyzeFindings(store, {
+        const { findings, problems } = await analyzeFindings(store, {
           since: opts.since ? parseTime(opts.since, '--since') : undefined,
           until: opts.until ? parseTime(opts.until, '--until') : undefined,
         });
         for (const p of problems) process.stderr.write(`segmap: ${p}\n`);
         process.stdout.write(opts.format === 'json' ? JSON.stringify(findings, null, 2) + '\n' : findingsText(findings));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

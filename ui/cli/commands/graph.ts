@@ -12,17 +12,17 @@ export function registerGraph(program: Command): void {
     .option('--since <time>', 'only traffic at or after this time (ISO 8601, epoch s, or a duration such as 24h)')
     .option('--until <time>', 'only traffic before this time')
     .option('--namespace <ns>', 'only edges with an end in this namespace')
-    .action((opts: { format: string; since?: string; until?: string; namespace?: string }, cmd: Command) => {
-      const store = openExisting(cmd);
+    .action(async (opts: { format: string; since?: string; until?: string; namespace?: string }, cmd: Command) => {
+      const store = await openExisting(cmd);
       try {
-        const g = analyzeGraph(store, {
+        const g = await analyzeGraph(store, {
           since: opts.since ? parseTime(opts.since, '--since') : undefined,
           until: opts.until ? parseTime(opts.until, '--until') : undefined,
           namespace: opts.namespace,
         });
         process.stdout.write(opts.format === 'json' ? JSON.stringify(g, null, 2) + '\n' : opts.format === 'dot' ? graphDot(g) : graphText(g));
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatIssue, totalSkipped } from '../../../model/index.js';
 import { SOURCES } from '../../../collector/registry.js';
-import { Store } from '../../../store/store.js';
+import { openStore } from '../../../store/open.js';
 import { ingestPaths, type IngestReport } from '../../ingest.js';
 import { dbPath } from '../db.js';
 import { InputError, UsageError } from '../errors.js';
@@ -22,7 +22,7 @@ export function registerIngest(program: Command): void {
       if (opts.format && !SOURCES.some((s) => s.format === opts.format)) {
         throw new UsageError(`--format: unknown format ${opts.format} (one of ${SOURCES.map((s) => s.format).join(', ')})`);
       }
-      const store = Store.open(dbPath(cmd));
+      const store = await openStore(dbPath(cmd));
       const t0 = performance.now();
       let reports: IngestReport[];
       try {
@@ -34,10 +34,10 @@ export function registerIngest(program: Command): void {
           onReport: (r) => { if (!opts.quiet) process.stderr.write(describe(r)); },
         });
       } catch (e) {
-        store.close();
+        await store.close();
         throw new InputError((e as Error).message + ((e as Error).cause ? `: ${((e as Error).cause as Error).message}` : ''));
       }
-      store.close();
+      await store.close();
       const seconds = (performance.now() - t0) / 1000;
       const read = reports.reduce((s, r) => s + r.counts.read, 0);
       const skipped = reports.reduce((s, r) => s + totalSkipped(r.counts), 0);

@@ -33,15 +33,15 @@ export function registerPolicies(program: Command): void {
     .option('--until <time>', 'only traffic before this time')
     .option('--namespace <ns>', 'only this namespace (system namespaces are left out unless named here)')
     .addHelpText('after', '\nExit status 1 when the proof fails: the generated policies would drop observed traffic (nothing is written then).')
-    .action((opts: PoliciesOpts, cmd: Command) => {
+    .action(async (opts: PoliciesOpts, cmd: Command) => {
       const targets = parseTargets(opts.target);
       const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
-      const store = openExisting(cmd);
+      const store = await openExisting(cmd);
       let p: Proposal;
       try {
-        p = proposePolicies(store, { ...window, namespace: opts.namespace, targets, defaultDeny: opts.defaultDeny, trustDomain: opts.trustDomain, istioDryRun: opts.istioDryRun });
+        p = await proposePolicies(store, { ...window, namespace: opts.namespace, targets, defaultDeny: opts.defaultDeny, trustDomain: opts.trustDomain, istioDryRun: opts.istioDryRun });
       } finally {
-        store.close();
+        await store.close();
       }
       for (const problem of p.problems) process.stderr.write(`segmap: ${problem}\n`);
       if (p.proof.denied.length > 0) {

@@ -18,16 +18,16 @@ export function registerSaAudit(program: Command): void {
     .option('--since <time>', 'only traffic and audit events at or after this time')
     .option('--until <time>', 'only traffic and audit events before this time')
     .option('--suggest-roles <dir>', 'write least-privilege Roles / ClusterRoles covering exactly the audited requests, one file per user')
-    .action((opts: SaAuditOpts, cmd: Command) => {
-      const store = openExisting(cmd);
+    .action(async (opts: SaAuditOpts, cmd: Command) => {
+      const store = await openExisting(cmd);
       let r: SaAuditResult;
       try {
-        r = analyzeServiceAccounts(store, {
+        r = await analyzeServiceAccounts(store, {
           since: opts.since ? parseTime(opts.since, '--since') : undefined,
           until: opts.until ? parseTime(opts.until, '--until') : undefined,
         });
       } finally {
-        store.close();
+        await store.close();
       }
       if (opts.suggestRoles) writeSuggestions(opts.suggestRoles, r);
       // The contract: one entry per service account.

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Store } from '../../../store/store.js';
+import type { FlowStore } from '../../../store/backend.js';
 import { startServer } from '../../server/listen.js';
 import { openExisting } from '../db.js';
 import { InputError, UsageError } from '../errors.js';
@@ -13,7 +13,7 @@ export function parsePort(text: string): number {
 }
 
 /** Serve the store until SIGINT/SIGTERM; prints the URL (with the one-time token link when a token is set). */
-export async function serveStore(store: Store, opts: ServeOptions, prefix = 'segmap serve'): Promise<void> {
+export async function serveStore(store: FlowStore, opts: ServeOptions, prefix = 'segmap serve'): Promise<void> {
   let running;
   try {
     running = await startServer({ store, host: opts.host, port: parsePort(opts.port), token: opts.token, version: packageVersion() });
@@ -48,11 +48,11 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--token <token>', 'require this bearer token (at least 16 characters)').env('SEGMAP_TOKEN'))
     .action(async (opts: ServeOptions, cmd: Command) => {
       parsePort(opts.port);
-      const store = openExisting(cmd);
+      const store = await openExisting(cmd);
       try {
         await serveStore(store, opts);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }

@@ -29,9 +29,9 @@ export function registerSimulate(program: Command): void {
       const input = await readPolicyFiles(paths, opts.namespace).catch((e: Error) => { throw new InputError(`${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`); });
       for (const i of input.issues) process.stderr.write(`${formatIssue(i)}\n`);
       if (input.objects.length === 0) throw new InputError(`no NetworkPolicy, AdminNetworkPolicy or BaselineAdminNetworkPolicy in ${paths.join(', ')}`);
-      const store = openExisting(cmd);
+      const store = await openExisting(cmd);
       try {
-        const identity = loadIdentity(store);
+        const identity = await loadIdentity(store);
         const objects = opts.ignoreExisting ? input.objects : mergePolicies(identity.current, input.objects);
         const { engine, problems } = policyEngine(objects);
         const warnings = [...problems, ...input.ignored, ...lintPolicies(parsePolicies(input.objects).policies, workloadPods(identity))];
@@ -39,17 +39,17 @@ export function registerSimulate(program: Command): void {
         const window = { since: opts.since ? parseTime(opts.since, '--since') : undefined, until: opts.until ? parseTime(opts.until, '--until') : undefined };
         if (opts.explain) {
           const spec = parseFlowSpec(opts.explain);
-          const x = explain(identity, store.aggregates(window), engine, spec);
+          const x = await explain(identity, store.aggregates(window), engine, spec);
           if (!x) throw new InputError(`no observed flow ${opts.explain} in the window (spell it as \`graph --format text\` prints it)`);
           process.stdout.write(opts.format === 'json' ? JSON.stringify(x, null, 2) + '\n' : explanationText(x));
           if (!x.decision.allowed) process.exitCode = 1;
           return;
         }
-        const result = replay(identity, store.aggregates(window), engine);
+        const result = await replay(identity, store.aggregates(window), engine);
         process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...jsonResult(result), warnings }, null, 2) + '\n' : textResult(result));
         if (result.denied.length > 0) process.exitCode = 1;
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
