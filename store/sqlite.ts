@@ -92,9 +92,13 @@ export class SqliteStore implements FlowStore {
   async snapshots(): Promise<Snapshot[]> {
     const snaps = this.db.prepare('SELECT id, taken_at, event, kinds_json FROM snapshots ORDER BY taken_at, id').all() as
       { id: number; taken_at: number; event: string | null; kinds_json: string | null }[];
-    const objs = this.db.prepare('SELECT json FROM k8s_objects WHERE snapshot_id = ?').pluck();
+    // One pass over all objects (a long watch makes thousands of one-object snapshots: no query per snapshot).
+    const objects = new Map<number, K8sObject[]>(snaps.map((s) => [s.id, []]));
+    for (const r of this.db.prepare('SELECT snapshot_id, json FROM k8s_objects ORDER BY rowid').raw().iterate() as Iterable<[number, string]>) {
+      objects.get(r[0])?.push(JSON.parse(r[1]) as K8sObject);
+    }
     return snaps.map((s) => ({
-      id: s.id, takenAt: s.taken_at, objects: (objs.all(s.id) as string[]).map((j) => JSON.parse(j) as K8sObject),
+      id: s.id, takenAt: s.taken_at, objects: objects.get(s.id)!,
       ...(s.event ? { event: s.event } : {}), ...(s.kinds_json ? { kinds: JSON.parse(s.kinds_json) as string[] } : {}),
     }));
   }
