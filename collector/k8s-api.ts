@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { K8sObject } from '../model/index.js';
+import { CLUSTER_SCOPED_KINDS, type K8sObject } from '../model/index.js';
 
 /**
  * Live collection from a cluster's API server, read-only: list every kind segmap uses, then (optionally) watch them
@@ -30,8 +30,9 @@ export interface ApiResource {
   optional?: boolean;
 }
 
-const res = (kind: string, group: string, version: string, resource: string, namespaced = true, extra: Partial<ApiResource> = {}): ApiResource =>
-  ({ kind, group, version, resource, namespaced, ...extra });
+/** Scope comes from the model's one list of cluster-scoped kinds, so `ingest -n` and the API client never disagree. */
+const res = (kind: string, group: string, version: string, resource: string, extra: Partial<ApiResource> = {}): ApiResource =>
+  ({ kind, group, version, resource, namespaced: !CLUSTER_SCOPED_KINDS.includes(kind), ...extra });
 
 /**
  * Everything `collect k8s` reads: the kinds the core pipeline stores (`STORED_KINDS`), RBAC for the service-account
@@ -39,8 +40,8 @@ const res = (kind: string, group: string, version: string, resource: string, nam
  * checks both ways).
  */
 export const API_RESOURCES: readonly ApiResource[] = [
-  res('Namespace', '', 'v1', 'namespaces', false),
-  res('Node', '', 'v1', 'nodes', false),
+  res('Namespace', '', 'v1', 'namespaces'),
+  res('Node', '', 'v1', 'nodes'),
   res('Pod', '', 'v1', 'pods'),
   res('Service', '', 'v1', 'services'),
   res('Endpoints', '', 'v1', 'endpoints'),
@@ -54,13 +55,13 @@ export const API_RESOURCES: readonly ApiResource[] = [
   res('CronJob', 'batch', 'v1', 'cronjobs'),
   res('EndpointSlice', 'discovery.k8s.io', 'v1', 'endpointslices'),
   res('NetworkPolicy', 'networking.k8s.io', 'v1', 'networkpolicies'),
-  res('AdminNetworkPolicy', 'policy.networking.k8s.io', 'v1alpha1', 'adminnetworkpolicies', false),
-  res('BaselineAdminNetworkPolicy', 'policy.networking.k8s.io', 'v1alpha1', 'baselineadminnetworkpolicies', false),
+  res('AdminNetworkPolicy', 'policy.networking.k8s.io', 'v1alpha1', 'adminnetworkpolicies'),
+  res('BaselineAdminNetworkPolicy', 'policy.networking.k8s.io', 'v1alpha1', 'baselineadminnetworkpolicies'),
   res('Role', 'rbac.authorization.k8s.io', 'v1', 'roles'),
-  res('ClusterRole', 'rbac.authorization.k8s.io', 'v1', 'clusterroles', false),
+  res('ClusterRole', 'rbac.authorization.k8s.io', 'v1', 'clusterroles'),
   res('RoleBinding', 'rbac.authorization.k8s.io', 'v1', 'rolebindings'),
-  res('ClusterRoleBinding', 'rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', false),
-  res('Secret', '', 'v1', 'secrets', true, { metadataOnly: true, fieldSelector: 'type=kubernetes.io/service-account-token', optional: true }),
+  res('ClusterRoleBinding', 'rbac.authorization.k8s.io', 'v1', 'clusterrolebindings'),
+  res('Secret', '', 'v1', 'secrets', { metadataOnly: true, fieldSelector: 'type=kubernetes.io/service-account-token', optional: true }),
 ];
 
 export const METADATA_ONLY_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
