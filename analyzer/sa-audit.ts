@@ -5,6 +5,7 @@
  */
 import { serviceAccountOfUser, type AuditAggregate } from '../model/audit.js';
 import { endpointId, isWorkloadKind, type Edge, type Endpoint, type Finding, type Graph, type K8sObject, type Severity, type WorkloadKind } from '../model/index.js';
+import { apiServerEnds, isApiServerEnd } from './api-server.js';
 import type { IdentityIndex } from './identity.js';
 import {
   ADMIN_RISKS, bindingAllows, bindingRisks, resolveBindings, subjectIsServiceAccount, subjectText, suggestRoles,
@@ -84,26 +85,6 @@ function workloadFacts(identity: IdentityIndex): WorkloadFacts[] {
   return [...out.values()].sort((a, b) => endpointId(a.endpoint).localeCompare(endpointId(b.endpoint)));
 }
 
-/** Addresses and names that are the API server: the `default/kubernetes` Service and its endpoints. */
-function apiServer(current: readonly K8sObject[]): { ips: Set<string>; nodes: Set<string> } {
-  const ips = new Set<string>();
-  for (const o of current) {
-    const isApi = o.metadata.namespace === 'default' && (o.metadata.name === 'kubernetes' || o.metadata.labels?.['kubernetes.io/service-name'] === 'kubernetes');
-    if (!isApi) continue;
-    if (o.kind === 'EndpointSlice') for (const ep of (o as any).endpoints ?? []) for (const a of ep.addresses ?? []) ips.add(a);
-    if (o.kind === 'Endpoints') for (const s of (o as any).subsets ?? []) for (const a of s.addresses ?? []) if (a.ip) ips.add(a.ip);
-    if (o.kind === 'Service') for (const ip of o.spec?.clusterIPs ?? [o.spec?.clusterIP]) if (typeof ip === 'string') ips.add(ip);
-  }
-  const nodes = new Set<string>();
-  for (const o of current) if (o.kind === 'Node' && (o.status?.addresses ?? []).some((a: { address: string }) => ips.has(a.address))) nodes.add(o.metadata.name);
-  return { ips, nodes };
-}
-
-function isApiServerEnd(e: Endpoint, api: { ips: Set<string>; nodes: Set<string> }): boolean {
-  if (e.kind === 'Service') return e.namespace === 'default' && e.name === 'kubernetes';
-  if (e.kind === 'Node') return (!!e.name && api.nodes.has(e.name)) || (!!e.ip && api.ips.has(e.ip));
-  return (e.kind === 'External' || e.kind === 'Unknown') && !!e.ip && api.ips.has(e.ip);
-}
 
 export function auditServiceAccounts(identity: IdentityIndex, graph: Graph, audit: readonly AuditAggregate[], opts: SaAuditOptions): SaAuditResult {
   const current = identity.current;
@@ -121,7 +102,7 @@ export function auditServiceAccounts(identity: IdentityIndex, graph: Graph, audi
     if (typeof (o as any).automountServiceAccountToken === 'boolean') a.automountServiceAccountToken = (o as any).automountServiceAccountToken;
   }
   const edges = graph.edges.filter((e) => e.verdict === 'allowed');
-  const api = apiServer(current);
+  const api = apiServerEnds(current);
   const touching = new Map<string, Edge[]>();
   for (const e of edges) for (const end of [e.src, e.dst]) {
     const id = endpointId(end);

@@ -12,3 +12,30 @@ export interface Finding {
   message: string;
   evidence: Record<string, unknown>;
 }
+
+/** What one risk factor adds to a workload's score (`analyzer/risk.ts` documents the points). */
+export interface RiskFactor {
+  /** Stable UPPER_SNAKE id of the factor, e.g. `INTERNET_EGRESS`, `METADATA_SERVICE`, `PRIVILEGED_SERVICE_ACCOUNT`. */
+  factor: string;
+  points: number;
+  /** One readable line: why it counts. */
+  reason: string;
+  /** Ids of the findings behind it (`findings --format json` ids), sorted. */
+  findings: string[];
+}
+
+/**
+ * A workload's place in "where do we start?": its score (the sum of its factors' points), its 1-based rank (ties
+ * share a rank), the factors, and its findings by severity. The most urgent workload comes first.
+ */
+export interface WorkloadRisk {
+  /** `endpointId` of the workload: `ns/name[Kind]`. */
+  workload: string;
+  endpoint: Endpoint;
+  namespace: string;
+  score: number;
+  rank: number;
+  factors: RiskFactor[];
+  /** How many findings name this workload (directly, or through its service account), per severity. */
+  findings: Record<Severity, number>;
+}

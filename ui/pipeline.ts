@@ -1,16 +1,18 @@
 /**
  * The order of the stages, in one place:
  *   store snapshots → identity (IP@time → workload) → graph (direction, edges) → policy engine (current policies)
- *   → findings (allowed vs. used) / replay (simulate).
+ *   → findings (allowed vs. used, egress risk, service accounts) → risk ranking / replay (simulate).
  */
+import { egressRiskFindings } from '../analyzer/egress-risk.js';
 import { podPeer, policyFindings } from '../analyzer/findings.js';
 import { buildGraph } from '../analyzer/graph.js';
 import { buildIdentity, type IdentityIndex } from '../analyzer/identity.js';
 import { PolicyEngine } from '../analyzer/policy/engine.js';
 import { auditServiceAccounts, type SaAuditResult } from '../analyzer/sa-audit.js';
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
+import { rankWorkloads, serviceAccountWorkloads } from '../analyzer/risk.js';
 import type { PodPeer } from '../analyzer/policy/types.js';
-import type { Finding, Graph, K8sObject } from '../model/index.js';
+import type { Finding, Graph, K8sObject, WorkloadRisk } from '../model/index.js';
 import type { FlowStore, TimeWindow } from '../store/backend.js';
 import { POLICY_KINDS } from './policy-input.js';
 
@@ -42,16 +44,22 @@ export function policyEngine(objects: K8sObject[]): { engine: PolicyEngine; prob
   return { engine: new PolicyEngine(parsed.policies), problems: [...parsed.errors, ...parsed.warnings] };
 }
 
-export async function analyzeFindings(store: FlowStore, opts: AnalysisOptions = {}): Promise<{ findings: Finding[]; problems: string[] }> {
-  const identity = await loadIdentity(store);
-  const graph = await analyzeGraph(store, opts, identity);
+export async function analyzeFindings(
+  store: FlowStore, opts: AnalysisOptions = {}, identity?: IdentityIndex, graph?: Graph,
+): Promise<{ findings: Finding[]; problems: string[]; risk: WorkloadRisk[] }> {
+  // `policies` passes the identity and graph it already built (same store, same window).
+  identity ??= await loadIdentity(store);
+  graph ??= await analyzeGraph(store, opts, identity);
   const { engine, problems } = policyEngine(identity.current);
-  // Service-account findings (identity, tokens, RBAC, audit logs) follow the policy findings.
+  // Service-account findings (identity, tokens, RBAC, audit logs) follow the policy and egress-risk findings.
   const accounts = auditServiceAccounts(identity, graph, await store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
+  const egress = egressRiskFindings({ identity, graph, engine, inputs: await store.inputs(), dns: await store.dnsNames() });
   const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
-  // Most severe first across both passes; the sort is stable, so each pass keeps its own order within a severity.
-  const findings = [...policyFindings(identity, graph, engine), ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
-  return { findings, problems };
+  // Most severe first across the passes; the sort is stable, so each pass keeps its own order within a severity.
+  const findings = [...policyFindings(identity, graph, engine), ...egress, ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+  // Where to start: a score per workload from its findings (analyzer/risk.ts); callers order by it.
+  const risk = rankWorkloads({ workloads: identity.workloads.map((w) => w.endpoint), findings, serviceAccountWorkloads: serviceAccountWorkloads(accounts.accounts) });
+  return { findings, problems, risk };
 }
 
 /** `segmap sa-audit`: per service account, its workloads, tokens, API use, grants and findings. */

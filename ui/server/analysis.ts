@@ -1,4 +1,5 @@
 import { orient } from '../../analyzer/graph.js';
+import { egressRiskFindings } from '../../analyzer/egress-risk.js';
 import { policyFindings } from '../../analyzer/findings.js';
 import type { IdentityIndex } from '../../analyzer/identity.js';
 import { replay } from '../../analyzer/replay.js';
@@ -96,7 +97,10 @@ export class Analysis {
     const r = await this.window(w);
     if (!r.findings) {
       const identity = await this.identity();
-      r.findings = policyFindings(identity, r.graph, policyEngine(identity.current).engine);
+      const { engine } = policyEngine(identity.current);
+      const egress = egressRiskFindings({ identity, graph: r.graph, engine, inputs: await this.store.inputs(), dns: await this.store.dnsNames() });
+      const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
+      r.findings = [...policyFindings(identity, r.graph, engine), ...egress].sort((a, b) => rank[a.severity] - rank[b.severity]);
     }
     return { findings: r.findings };
   }
