@@ -43,7 +43,7 @@ const snapshot: ClusterSnapshot = { takenAt: T0, objects: [
 const identity = buildIdentity([snapshot]);
 
 describe('identity: stable selectors', () => {
-  it('uses the controller\'s selector without per-revision keys, and a CronJob\'s template labels', () => {
+  it('uses the controller\'s selector without per-revision keys, and a CronJob\'s template labels', async () => {
     const byName = new Map(identity.workloads.map((w) => [w.endpoint.name, w]));
     expect(byName.get('web')!.selector).toEqual({ matchLabels: { app: 'web' } });
     expect(byName.get('report')!.endpoint.kind).toBe('CronJob');
@@ -64,7 +64,7 @@ describe('intents', () => {
   ]));
   const byId = new Map(set.workloads.map((w) => [w.id, w]));
 
-  it('finds DNS behind the kube-dns Service, on the pods\' target ports', () => {
+  it('finds DNS behind the kube-dns Service, on the pods\' target ports', async () => {
     expect(set.dns.foundBy).toBe('service');
     expect(set.dns.servers.map((s) => s.selector)).toEqual([{ matchLabels: { 'k8s-app': 'kube-dns' } }]);
     expect(set.dns.ports).toEqual([{ protocol: 'TCP', port: 5353 }, { protocol: 'UDP', port: 5353 }]);
@@ -72,7 +72,7 @@ describe('intents', () => {
     expect(set.skippedNamespaces.map((s) => s.namespace)).toEqual(['kube-system']);
   });
 
-  it('turns edges into ingress and egress rules with named ports; DNS names are kept for Cilium', () => {
+  it('turns edges into ingress and egress rules with named ports; DNS names are kept for Cilium', async () => {
     const web = byId.get('shop/web[Deployment]')!;
     expect(web.egress).toEqual([expect.objectContaining({ peer: expect.objectContaining({ id: 'shop/api[Deployment]' }), ports: [{ protocol: 'TCP', port: 9000 }] })]);
     expect(web.ingress).toEqual([expect.objectContaining({ peer: expect.objectContaining({ kind: 'external', cidrs: ['198.51.100.7/32'] }), ports: [{ protocol: 'TCP', port: 8080, name: 'http' }] })]);
@@ -80,7 +80,7 @@ describe('intents', () => {
     expect(report.egress[0].peer).toEqual({ kind: 'external', id: 'api.example.com', cidrs: ['203.0.113.5/32'], fqdns: ['api.example.com'] });
   });
 
-  it('reports Unknown peers instead of guessing, and CronJobs with their schedules', () => {
+  it('reports Unknown peers instead of guessing, and CronJobs with their schedules', async () => {
     const api = byId.get('shop/api[Deployment]')!;
     expect(api.ingress.map((r) => r.peer.id)).toEqual(['shop/web[Deployment]']);
     const shop = set.namespaces.find((n) => n.namespace === 'shop')!;
@@ -91,14 +91,14 @@ describe('intents', () => {
 
 describe('mergeCidrs: merge only where safe, never /0 unless traffic came from everywhere', () => {
   const none = () => false;
-  it('merges addresses of one /24 into their smallest block when no cluster address is inside', () => {
+  it('merges addresses of one /24 into their smallest block when no cluster address is inside', async () => {
     expect(mergeCidrs(['52.1.2.3/32', '52.1.2.6/32', '52.9.0.1/32'], 'egress', none).cidrs).toEqual(['52.1.2.0/29', '52.9.0.1/32']);
   });
-  it('keeps single addresses when a cluster address falls inside the block', () => {
+  it('keeps single addresses when a cluster address falls inside the block', async () => {
     const held = parseIpv4('52.1.2.4')!;
     expect(mergeCidrs(['52.1.2.3/32', '52.1.2.6/32'], 'egress', (n) => n === held).cidrs).toEqual(['52.1.2.3/32', '52.1.2.6/32']);
   });
-  it('writes the internet minus private ranges only for ingress from many public networks', () => {
+  it('writes the internet minus private ranges only for ingress from many public networks', async () => {
     const many = Array.from({ length: 40 }, (_, i) => `${60 + i}.1.2.3/32`);
     expect(mergeCidrs(many, 'ingress', none)).toEqual({ cidrs: ['0.0.0.0/0'], except: expect.arrayContaining(['10.0.0.0/8', '192.168.0.0/16']) });
     expect(mergeCidrs(many, 'egress', none).cidrs).toHaveLength(40);

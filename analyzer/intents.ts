@@ -21,6 +21,11 @@ export interface IntentOptions {
   namespace?: string;
   /** The flow sources cannot see traffic that stays on one node (VPC flow logs). */
   sameNodeBlind?: boolean;
+  /**
+   * Workloads (by id) whose outside egress destinations stay exactly the observed addresses, never merged into a
+   * covering block (tier 3: outside egress by name only, so nothing wider than what was seen is admitted by address).
+   */
+  exactEgress?: (workloadId: string) => boolean;
 }
 
 /** Their egress needs (upstream DNS, cloud metadata, the API server) are invisible to flow logs: opt-in only. */
@@ -125,7 +130,7 @@ export function buildIntents(identity: IdentityIndex, graph: Graph, opts: Intent
     for (const p of dns.ports) acc.ports.set(portKey(p.protocol, p.port), p);
   }
 
-  const workloads = [...subjects.values()].map((s) => toIntent(s, dnsServerIds, cluster.isClusterIp)).sort((a, b) => a.id.localeCompare(b.id));
+  const workloads = [...subjects.values()].map((s) => toIntent(s, dnsServerIds, cluster.isClusterIp, opts.exactEgress)).sort((a, b) => a.id.localeCompare(b.id));
   const silent = opts.sameNodeBlind ? silentNeighbours(identity.workloads, edges) : [];
   const namespaces = [...scope].filter((ns) => allNs.includes(ns)).sort()
     .map((ns) => namespaceFacts(ns, identity.workloads, subjects, edges, byId, silent));
@@ -157,12 +162,13 @@ function named(server: Workload | undefined, p: PortIntent): { name?: string } {
 
 const PEER_ORDER: Record<PeerIntent['kind'], number> = { workload: 0, cluster: 1, nodes: 2, apiserver: 3, external: 4 };
 
-function toIntent(s: Subject, dnsServers: Set<string>, isClusterIp: (n: number) => boolean): WorkloadIntent {
+function toIntent(s: Subject, dnsServers: Set<string>, isClusterIp: (n: number) => boolean, exactEgress?: (id: string) => boolean): WorkloadIntent {
   const id = endpointId(s.w.endpoint);
+  const exact = exactEgress?.(id) ?? false;
   const rules = (d: Direction) => {
     const accs = [...s.rules[d].values()];
     const out = accs.filter((a) => a.peer.kind !== 'external').map(toRule);
-    out.push(...groupExternals(accs.filter((a) => a.peer.kind === 'external'), d, isClusterIp));
+    out.push(...groupExternals(accs.filter((a) => a.peer.kind === 'external'), d, isClusterIp, exact && d === 'egress'));
     return out.sort((a, b) => PEER_ORDER[a.peer.kind] - PEER_ORDER[b.peer.kind] || a.peer.id.localeCompare(b.peer.id));
   };
   return {
@@ -181,7 +187,7 @@ function toRule(a: RuleAcc): RuleIntent {
 const sortPorts = (ps: PortIntent[]) => ps.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
 
 /** One rule per port set (named peers apart, so Cilium can follow the names), with the addresses merged where safe. */
-function groupExternals(accs: RuleAcc[], d: Direction, isClusterIp: (n: number) => boolean): RuleIntent[] {
+function groupExternals(accs: RuleAcc[], d: Direction, isClusterIp: (n: number) => boolean, exact = false): RuleIntent[] {
   const groups = new Map<string, RuleAcc[]>();
   for (const a of accs) {
     const ext = a.peer as Extract<PeerIntent, { kind: 'external' }>;
@@ -196,7 +202,7 @@ function groupExternals(accs: RuleAcc[], d: Direction, isClusterIp: (n: number) 
     const fqdns = [...new Set(peers.flatMap((p) => p.fqdns))].sort();
     const addresses = peers.flatMap((p) => p.cidrs);
     // Named peers keep their addresses as seen: Cilium follows the name, and the addresses are only the fallback.
-    const merged = fqdns.length > 0 ? { cidrs: [...new Set(addresses)].sort(compareCidrs) } : mergeCidrs(addresses, d, isClusterIp);
+    const merged = fqdns.length > 0 || exact ? { cidrs: [...new Set(addresses)].sort(compareCidrs) } : mergeCidrs(addresses, d, isClusterIp);
     const shown = fqdns.length > 0 ? fqdns : merged.cidrs;
     const id = shown.slice(0, 3).join(', ') + (shown.length > 3 ? ` and ${shown.length - 3} more` : '');
     const peer: PeerIntent = { kind: 'external', id, cidrs: merged.cidrs, fqdns, ...(merged.except ? { except: merged.except } : {}) };

@@ -6,3 +6,4 @@ export * from './graph.js';
 export * from './findings.js';
 export * from './intents.js';
 export * from './simulation.js';
+export * from './friction.js';

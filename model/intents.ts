@@ -6,6 +6,16 @@ import type { LabelSelector } from './k8s.js';
 
 export type IntentProtocol = 'TCP' | 'UDP' | 'SCTP';
 
+/**
+ * Graduated trust (analyzer/tiers.ts): 1 internal (low friction), 2 sensitive, 3 critical. The same key is the label
+ * that assigns a tier (on a Namespace, a workload or its pod template) and the annotation every tiered manifest carries.
+ */
+export type Tier = 1 | 2 | 3;
+export const TIER_KEY = 'segmap.io/tier';
+
+/** A tier and where it came from (`config workload`, `config namespace`, `workload label`, `namespace label`, `default`...). */
+export interface TierChoice { tier: Tier; source: string }
+
 export interface PortIntent { protocol: IntentProtocol; port: number; name?: string }
 
 /** Why a rule exists: the observed traffic behind it. Times are ISO 8601. */
@@ -47,6 +57,8 @@ export interface WorkloadIntent {
   egressOpenReason?: string;
   /** All traffic behind this workload's rules. */
   evidence: Evidence;
+  /** Its tier when tiers are in use; undefined: untiered (least privilege both ways, as without tiers). */
+  tier?: TierChoice;
 }
 
 export interface CronJobFact { id: string; schedule: string; timeZone?: string; observed: boolean }
@@ -70,6 +82,8 @@ export interface NamespaceFacts {
   sameNodePairs: number;
   /** Observed server ports in the ephemeral range that the server does not declare. */
   suspectPorts: string[];
+  /** The namespace's own tier (namespace-wide objects: default-deny, mTLS mode), when tiers are in use. */
+  tier?: TierChoice;
 }
 
 export interface IntentSet {
@@ -81,4 +95,6 @@ export interface IntentSet {
   skippedNamespaces: { namespace: string; reason: string }[];
   /** Whether the sources cannot see same-node traffic (VPC flow logs). */
   sameNodeBlind: boolean;
+  /** Tiers are in use (a tier config file or any `segmap.io/tier` label): every workload and namespace has one. */
+  tiered?: boolean;
 }

@@ -5,6 +5,7 @@
 import { stringify } from 'yaml';
 import type { WorkloadIntent } from './types.js';
 import { meshPlan, meshProvenance, trustDomainOf, type MeshClient, type MeshOptions } from './mesh.js';
+import { tierAnnotations, tierHeader } from './tier-rules.js';
 import { emitPolicy, manifestYaml, type Emitted } from './yaml.js';
 
 const GROUP = 'policy.linkerd.io';
@@ -22,18 +23,18 @@ export function linkerdPolicies(w: WorkloadIntent, base: string, opts: MeshOptio
   const objects: Emitted['object'][] = [];
   for (const p of [...tcpPorts.values()].sort((a, b) => a.port - b.port)) {
     const name = `${base}-${p.port}`;
-    const server = emitPolicy(`${GROUP}/v1beta3`, 'Server', name, w.namespace, { podSelector: w.selector, port: p.name ?? p.port, accessPolicy: 'deny' }, []).object;
+    const server = emitPolicy(`${GROUP}/v1beta3`, 'Server', name, w.namespace, { podSelector: w.selector, port: p.name ?? p.port, accessPolicy: 'deny' }, [], tierAnnotations(w.tier)).object;
     objects.push(server);
     const clients = plan.ports.find((x) => x.port.port === p.port)?.clients ?? [];
     if (clients.length === 0) continue;
-    const authn = emitPolicy(`${GROUP}/v1alpha1`, 'MeshTLSAuthentication', name, w.namespace, { identities: [...new Set(clients.map(identity))].sort() }, []).object;
+    const authn = emitPolicy(`${GROUP}/v1alpha1`, 'MeshTLSAuthentication', name, w.namespace, { identities: [...new Set(clients.map(identity))].sort() }, [], tierAnnotations(w.tier)).object;
     const authz = emitPolicy(`${GROUP}/v1alpha1`, 'AuthorizationPolicy', name, w.namespace, {
       targetRef: { group: GROUP, kind: 'Server', name: server.metadata.name },
       requiredAuthenticationRefs: [{ group: GROUP, kind: 'MeshTLSAuthentication', name: authn.metadata.name }],
-    }, []).object;
+    }, [], tierAnnotations(w.tier)).object;
     objects.push(authn, authz);
   }
-  const header = meshProvenance('Linkerd Server / MeshTLSAuthentication / AuthorizationPolicy', w, plan, identity);
+  const header = [...meshProvenance('Linkerd Server / MeshTLSAuthentication / AuthorizationPolicy', w, plan, identity), ...tierHeader(w.tier, 'linkerd', w)];
   const docs = objects.map((o, i) => (i === 0 ? manifestYaml(header, o) : stringify(o, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false })));
   return { objects, yaml: docs.join('---\n') };
 }

@@ -13,8 +13,12 @@ export function meshReadme(intents: IntentSet, targets: readonly string[], opts:
     '`<sa>.<ns>.serviceaccount.identity.linkerd.<trust-domain>`, on exactly the ports they were observed using.',
     ...(targets.includes('istio') ? ['', 'Istio: apply each namespace\'s `mtls-permissive.istio.yaml` first, then the workloads\' AuthorizationPolicies,',
       'and only when no plaintext client is left, `mtls-strict.istio.yaml` (same object name: it replaces the permissive one).'] : []),
+    ...(targets.includes('istio') && intents.tiered ? [
+      'With tiers, only tier-3 namespaces have an `mtls-strict.istio.yaml` (tiers 1 and 2 stay PERMISSIVE); a workload whose tier',
+      'wants another mode than its namespace\'s has its own `<workload>.mtls.istio.yaml` (a PeerAuthentication selecting it).'] : []),
     ...(targets.includes('linkerd') ? ['', 'Linkerd: every `Server` denies what its AuthorizationPolicy does not admit; workloads without an observed TCP',
       'caller get no Server (consider the namespace annotation `config.linkerd.io/default-inbound-policy: deny`).'] : []),
+    ...(targets.includes('linkerd') && intents.tiered ? linkerdTierLines(intents) : []),
     '',
     '### Observed clients NOT admitted (no mesh identity names them)',
     '',
@@ -29,4 +33,17 @@ export function meshReadme(intents: IntentSet, targets: readonly string[], opts:
     ...(skipped.length > 0 ? ['### Not generated', '', 'Istio selectors take labels only; these workloads have no label-only selector:', '', ...skipped.map((s) => `- ${s}`), ''] : []),
   ];
   return lines.join('\n');
+}
+
+/** Linkerd has no PeerAuthentication: tier 3's STRICT is the namespace's (or pod template's) default inbound policy. */
+function linkerdTierLines(intents: IntentSet): string[] {
+  const strict = intents.namespaces.filter((n) => n.tier?.tier === 3).map((n) => n.namespace);
+  const workloads = intents.workloads.filter((w) => w.tier?.tier === 3 && !strict.includes(w.namespace)).map((w) => w.id);
+  return [
+    'With tiers: tiers 1 and 2 keep Linkerd\'s default inbound policy (all-unauthenticated, the PERMISSIVE equivalent). Tier 3 is',
+    'STRICT: annotate, then restart the pods (the proxy reads it at start):',
+    ...strict.map((ns) => `- \`kubectl annotate namespace ${ns} config.linkerd.io/default-inbound-policy=all-authenticated\``),
+    ...workloads.map((id) => `- ${id}: the pod template annotation \`config.linkerd.io/default-inbound-policy: all-authenticated\``),
+    ...(strict.length + workloads.length === 0 ? ['- (no tier-3 namespace or workload)'] : []),
+  ];
 }

@@ -1,9 +1,16 @@
 /**
- * The rollout plan: namespaces ordered narrowest-risk first, each with a confidence and the reasons for it — what
+ * The rollout plan: namespaces in the order to enforce them, each with a confidence and the reasons for it — what
  * the observation may have missed (CronJobs that may not have run in the window, traffic the sources cannot see,
- * peers nobody could attribute, workloads never seen talking).
+ * peers nobody could attribute, workloads never seen talking) — its risk, tier, friction and zero-trust coverage.
+ *
+ * The order: namespaces ready to enforce (confidence high or medium) before those that are not (low: enforcing them
+ * now would likely break something the observation missed, so they go last whatever their risk); within each group,
+ * the riskiest first (the highest workload score of the risk ranking, then the sum of scores); then higher confidence,
+ * fewer reasons, fewer workloads, and the name. Without a risk ranking this is narrowest-risk first, as before.
  */
+import type { CoverageFigures, Friction, NamespaceRisk, Tier, TierChoice } from '../../model/index.js';
 import { cronMaxGap, formatDuration } from './cron.js';
+import { coverageText, frictionText, percent } from './figures.js';
 import type { IntentSet, NamespaceFacts } from './types.js';
 
 export type Confidence = 'high' | 'medium' | 'low';
@@ -25,6 +32,36 @@ export interface NamespacePlan {
   nodeClients: string[];
   suspectPorts: string[];
   sameNodePairs: number;
+  /** Whether a default-deny is part of this namespace's proposal (`--default-deny`, or tier 3). */
+  defaultDeny: boolean;
+  /** Its own tier and its workloads per tier, when tiers are in use. */
+  tier?: TierChoice;
+  workloadTiers?: Record<Tier, number>;
+  risk: NamespaceRisk;
+  readiness: Readiness;
+  /** Observed flows the proposal's NetworkPolicies would block where this namespace's pods decide (must be 0). */
+  friction?: Friction;
+  /** Its observed traffic under the current policies and under the proposal. */
+  coverage?: { before: CoverageFigures; after: CoverageFigures };
+}
+
+/** How far the observation of a namespace can be trusted for enforcing it now. */
+export interface Readiness {
+  /** Confidence high or medium. */
+  ready: boolean;
+  /** Share of its observed flows whose both ends are attributed (no Unknown peer); null without traffic figures. */
+  attributedShare: number | null;
+  /** The observation window. */
+  observedSeconds: number | null;
+  /** Blind spots: same-node pairs the sources cannot see, node-address clients, Unknown peers. */
+  blindSpots: number;
+}
+
+export interface PlanFigures {
+  /** Namespace → its risk (from the per-workload ranking). */
+  risk?: ReadonlyMap<string, NamespaceRisk>;
+  friction?: ReadonlyMap<string, Friction>;
+  coverage?: ReadonlyMap<string, { before: CoverageFigures; after: CoverageFigures }>;
 }
 
 export interface RolloutPlan {
@@ -36,16 +73,46 @@ export interface RolloutPlan {
 
 const RANK: Record<Confidence, number> = { high: 0, medium: 1, low: 2 };
 
-export function rolloutPlan(set: IntentSet, opts: { defaultDeny: boolean; policiesPerNamespace: ReadonlyMap<string, number> }): RolloutPlan {
+export function rolloutPlan(set: IntentSet, opts: { defaultDeny: boolean; policiesPerNamespace: ReadonlyMap<string, number> } & PlanFigures): RolloutPlan {
   const { since, until } = set.window;
   const seconds = since && until ? Math.round((Date.parse(until) - Date.parse(since)) / 1000) : null;
-  const namespaces = set.namespaces.map((f) => namespacePlan(f, seconds, set.sameNodeBlind, opts.defaultDeny, opts.policiesPerNamespace.get(f.namespace) ?? 0));
-  namespaces.sort((a, b) => RANK[a.confidence] - RANK[b.confidence] || a.reasons.length - b.reasons.length
-    || a.workloads - b.workloads || a.namespace.localeCompare(b.namespace));
+  const namespaces = set.namespaces.map((f) => {
+    const defaultDeny = opts.defaultDeny || f.tier?.tier === 3;
+    const p = namespacePlan(f, seconds, set.sameNodeBlind, defaultDeny, opts.policiesPerNamespace.get(f.namespace) ?? 0);
+    const coverage = opts.coverage?.get(f.namespace);
+    const friction = opts.friction?.get(f.namespace);
+    const workloadTiers = set.tiered ? { 1: 0, 2: 0, 3: 0 } as Record<Tier, number> : undefined;
+    if (workloadTiers) for (const w of set.workloads) if (w.namespace === f.namespace && w.tier) workloadTiers[w.tier.tier]++;
+    const all = coverage ? Object.values(coverage.after.flows).reduce((a, b) => a + b, 0) : 0;
+    return {
+      ...p,
+      ...(f.tier ? { tier: f.tier } : {}),
+      ...(workloadTiers ? { workloadTiers } : {}),
+      risk: opts.risk?.get(f.namespace) ?? { namespace: f.namespace, score: 0, total: 0, top: [] },
+      readiness: {
+        ready: p.confidence !== 'low',
+        attributedShare: coverage ? (all === 0 ? 1 : 1 - coverage.after.flows.unattributed / all) : null,
+        observedSeconds: seconds,
+        blindSpots: (set.sameNodeBlind ? f.sameNodePairs : 0) + f.nodeClients.length + f.unknownPeers.length,
+      },
+      ...(friction ? { friction } : {}),
+      ...(coverage ? { coverage: { before: coverage.before, after: coverage.after } } : {}),
+    };
+  });
+  namespaces.sort(planOrder);
   return { window: { since, until, seconds }, defaultDeny: opts.defaultDeny, namespaces, skipped: set.skippedNamespaces };
 }
 
-function namespacePlan(f: NamespaceFacts, windowSeconds: number | null, sameNodeBlind: boolean, defaultDeny: boolean, policies: number): NamespacePlan {
+/** Ready before not ready; riskiest first; then narrowest risk (confidence, reasons, size), then the name. */
+export function planOrder(a: NamespacePlan, b: NamespacePlan): number {
+  return Number(b.readiness.ready) - Number(a.readiness.ready) || b.risk.score - a.risk.score || b.risk.total - a.risk.total
+    || RANK[a.confidence] - RANK[b.confidence] || a.reasons.length - b.reasons.length
+    || a.workloads - b.workloads || a.namespace.localeCompare(b.namespace);
+}
+
+type BasePlan = Omit<NamespacePlan, 'risk' | 'readiness' | 'tier' | 'workloadTiers' | 'friction' | 'coverage'>;
+
+function namespacePlan(f: NamespaceFacts, windowSeconds: number | null, sameNodeBlind: boolean, defaultDeny: boolean, policies: number): BasePlan {
   const low: string[] = [];
   const medium: string[] = [];
   const cronJobs = f.cronJobs.map((c): CronJobPlan => {
@@ -75,7 +142,7 @@ function namespacePlan(f: NamespaceFacts, windowSeconds: number | null, sameNode
     reasons: [...low, ...medium],
     workloads: f.workloads.length, policies, cronJobs,
     idle: f.idle, hostNetwork: f.hostNetwork, unselectable: f.unselectable, unknownPeers: f.unknownPeers,
-    nodeClients: f.nodeClients, suspectPorts: f.suspectPorts, sameNodePairs: f.sameNodePairs,
+    nodeClients: f.nodeClients, suspectPorts: f.suspectPorts, sameNodePairs: f.sameNodePairs, defaultDeny,
   };
 }
 
@@ -88,14 +155,32 @@ export function rolloutMarkdown(plan: RolloutPlan): string {
     '',
     `Observation window: ${w.since ?? 'start'} .. ${w.until ?? 'end'}${w.seconds !== null ? ` (${formatDuration(w.seconds)})` : ''}.`,
     '',
-    'Apply one namespace at a time, in this order (narrowest risk first). After each, watch for drops before the next;',
+    'Apply one namespace at a time, in this order. After each, watch for drops before the next;',
     '`segmap simulate DIR/<namespace>` replays newly ingested traffic against the proposal at any time.',
-    plan.defaultDeny ? 'Apply a namespace\'s `default-deny` last, once its per-workload policies have held.' : 'No default-deny was generated (`--default-deny`): pods without a policy stay open.',
+    '',
+    'The order: namespaces ready to enforce (confidence high or medium) first, the riskiest of them first (highest',
+    'workload risk score, then the sum of scores); namespaces whose observation cannot be trusted yet (confidence low)',
+    'last, whatever their risk: fix what their reasons say, observe again, then enforce. Ties: higher confidence,',
+    'fewer reasons, fewer workloads, name.',
+    '',
+    plan.defaultDeny || plan.namespaces.some((n) => n.defaultDeny)
+      ? 'Apply a namespace\'s `default-deny` last, once its per-workload policies have held.'
+      : 'No default-deny was generated (`--default-deny`, or tier 3): pods without a policy stay open.',
     '',
   ];
   plan.namespaces.forEach((n, i) => {
     out.push(`## ${i + 1}. ${n.namespace} — confidence: ${n.confidence}`, '');
-    out.push(`- ${n.workloads} workloads, ${n.policies} manifests`);
+    out.push(`- ${n.workloads} workloads, ${n.policies} manifests${n.defaultDeny ? ' (with a default-deny)' : ''}`);
+    if (n.tier) {
+      const per = n.workloadTiers ? ([1, 2, 3] as const).filter((t) => n.workloadTiers![t] > 0).map((t) => `${n.workloadTiers![t]} in tier ${t}`).join(', ') : '';
+      out.push(`- tier ${n.tier.tier} (from ${n.tier.source})${per ? `; workloads: ${per}` : ''}`);
+    }
+    out.push(`- risk: ${n.risk.score > 0 ? `highest workload score ${n.risk.score} (sum ${n.risk.total}): ${n.risk.top.join(', ')}` : 'no risk factor ranked'}`);
+    out.push(`- readiness: ${n.readiness.ready ? 'ready' : 'not ready (confidence low)'}` +
+      `${n.readiness.attributedShare !== null ? `; ${percent(Math.round(n.readiness.attributedShare * 1e6), 1e6)} of its observed flows attributed` : ''}` +
+      `${n.readiness.observedSeconds !== null ? `; observed ${formatDuration(n.readiness.observedSeconds)}` : ''}; ${n.readiness.blindSpots} blind spot${n.readiness.blindSpots === 1 ? '' : 's'}`);
+    if (n.friction) out.push(`- friction (NetworkPolicies, replayed): ${frictionText(n.friction)}`);
+    if (n.coverage) out.push(`- zero-trust coverage: now ${coverageText(n.coverage.before)}; with the proposal ${coverageText(n.coverage.after)}`);
     out.push(...list('why not higher', n.reasons));
     out.push(...list('CronJobs', n.cronJobs.map((c) => `${c.id} \`${c.schedule}\`: ${c.note}${c.observed ? ', observed' : ', not observed'}`)));
     out.push(...list('no observed traffic (no policy)', n.idle));

@@ -6,9 +6,12 @@ export interface Emitted { object: { apiVersion: string; kind: string; metadata:
 
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'segmap' } as const;
 
-/** A segmap-managed policy object and its YAML with the given comment header. */
-export function emitPolicy(apiVersion: string, kind: string, base: string, namespace: string, spec: object, header: readonly string[]): Emitted {
-  const object = { apiVersion, kind, metadata: { name: policyName(base), namespace, labels: { ...MANAGED_BY } }, spec };
+/** A segmap-managed policy object and its YAML with the given comment header (and annotations, e.g. its tier). */
+export function emitPolicy(
+  apiVersion: string, kind: string, base: string, namespace: string, spec: object, header: readonly string[], annotations?: Record<string, string>,
+): Emitted {
+  const metadata = { name: policyName(base), namespace, labels: { ...MANAGED_BY }, ...(annotations ? { annotations: { ...annotations } } : {}) };
+  const object = { apiVersion, kind, metadata, spec };
   return { object, yaml: manifestYaml(header, object) };
 }
 

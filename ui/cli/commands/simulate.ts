@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { endpointId, formatIssue } from '../../../model/index.js';
+import { endpointId, formatIssue, type Friction } from '../../../model/index.js';
+import { frictionText } from '../../../analyzer/emit/figures.js';
 import { explain, replay, type DeniedEdge, type Explanation, type ReplayResult } from '../../../analyzer/replay.js';
 import type { DecidedBy } from '../../../analyzer/policy/types.js';
 import { lintPolicies } from '../../../analyzer/policy/lint.js';
@@ -54,8 +55,26 @@ export function registerSimulate(program: Command): void {
     });
 }
 
+/** The blocked-flow count in the words `policies` uses for its proposals (`friction`). */
+export function replayFriction(r: ReplayResult): Friction {
+  return { replayedFlows: r.allowedFlows + r.deniedFlows, blockedFlows: r.deniedFlows, blockedEdges: r.denied.length };
+}
+
 function jsonResult(r: ReplayResult) {
-  return { denied: r.denied, allowedFlows: r.allowedFlows, deniedFlows: r.deniedFlows, notEvaluatedFlows: r.notEvaluatedFlows };
+  return { denied: r.denied, allowedFlows: r.allowedFlows, deniedFlows: r.deniedFlows, notEvaluatedFlows: r.notEvaluatedFlows, friction: { ...replayFriction(r), byPolicy: frictionByPolicy(r) } };
+}
+
+/** Blocked flows per deciding policy (`ns/name`, or the direction's `no policy`), most first. */
+function frictionByPolicy(r: ReplayResult): { policy: string; blockedFlows: number; blockedEdges: number }[] {
+  const m = new Map<string, { policy: string; blockedFlows: number; blockedEdges: number }>();
+  for (const e of r.denied) {
+    const d = e.decidedBy;
+    const policy = d.kind === 'None' ? `(no policy, ${d.direction})` : `${d.kind} ${d.namespace ? `${d.namespace}/` : ''}${d.name}`;
+    const t = m.get(policy) ?? m.set(policy, { policy, blockedFlows: 0, blockedEdges: 0 }).get(policy)!;
+    t.blockedFlows += e.flows;
+    t.blockedEdges++;
+  }
+  return [...m.values()].sort((a, b) => b.blockedFlows - a.blockedFlows || a.policy.localeCompare(b.policy));
 }
 
 export function describeDecider(d: DecidedBy): string {
@@ -71,9 +90,10 @@ function deniedLine(e: DeniedEdge): string {
 
 function textResult(r: ReplayResult): string {
   const total = r.allowedFlows + r.deniedFlows;
-  const head = r.denied.length === 0
+  const head = `friction: ${frictionText(replayFriction(r))}\n` + (r.denied.length === 0
     ? `no observed flow would be denied (${r.allowedFlows} flows replayed)`
-    : `${r.deniedFlows} of ${total} observed flows would be denied, on ${r.denied.length} edges:`;
+    : [...frictionByPolicy(r).map((p) => `  by ${p.policy}: ${p.blockedFlows} flows (${p.blockedEdges} edges)`),
+      `${r.deniedFlows} of ${total} observed flows would be denied, on ${r.denied.length} edges:`].join('\n'));
   const tail = r.notEvaluatedFlows ? `\n(${r.notEvaluatedFlows} flows of protocols policies cannot name by port, e.g. ICMP, were not evaluated)` : '';
   return [head, ...r.denied.map((e) => `  ${deniedLine(e)}`)].join('\n') + tail + '\n';
 }
