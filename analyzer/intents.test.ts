@@ -105,3 +105,83 @@ describe('mergeCidrs: merge only where safe, never /0 unless traffic came from e
     expect(mergeCidrs([...many, '10.0.0.5/32'], 'ingress', none).cidrs).not.toContain('0.0.0.0/0');
   });
 });
+
+describe('intents: edges to a Service address (a capture inside a pod sees the ClusterIP, before kube-proxy\'s DNAT)', () => {
+  const svc = (name: string, ns: string, spec: Record<string, unknown>): K8sObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec });
+  const slice = (name: string, ns: string, service: string, endpoints: unknown[], ports: unknown[]): K8sObject => ({
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, namespace: ns, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4', endpoints, ports,
+  });
+  const base = snapshot.objects.filter((o) => o.kind !== 'Service');
+  const services: K8sObject[] = [
+    ...snapshot.objects.filter((o) => o.kind === 'Service'), // kube-dns: UDP 53 → named port `dns` (5353) on CoreDNS
+    svc('api', 'shop', { selector: { app: 'api' }, clusterIP: '10.96.0.20', ports: [{ name: 'tcp', port: 80, protocol: 'TCP', targetPort: 9000 }] }),
+    svc('web', 'shop', { selector: { app: 'web' }, clusterIP: '10.96.0.21', ports: [{ name: 'web', port: 80, targetPort: 'http' }] }),
+    // No selector: its endpoints are kept by hand (an outside database), as Endpoints.
+    svc('ledger', 'shop', { clusterIP: '10.96.0.22', ports: [{ name: 'pg', port: 15432, protocol: 'TCP', targetPort: 5432 }] }),
+    { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'ledger', namespace: 'shop' },
+      subsets: [{ addresses: [{ ip: '192.0.2.10' }, { ip: '192.0.2.11' }], ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] }] },
+    // kubeadm's API server: Service 443 → endpoints on 6443.
+    svc('kubernetes', 'default', { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] }),
+    slice('kubernetes', 'default', 'kubernetes', [{ addresses: ['10.0.0.100'] }, { addresses: ['10.0.0.101'] }], [{ name: 'https', port: 6443, protocol: 'TCP' }]),
+    svc('gone', 'shop', { selector: { app: 'gone' }, clusterIP: '10.96.0.23', ports: [{ port: 80, targetPort: 8080 }] }),
+  ];
+  const ident = buildIdentity([{ takenAt: T0, objects: [...base, ...services] }]);
+  const S = (ns: string, name: string): Endpoint => ({ kind: 'Service', namespace: ns, name });
+  const intents = (edges: Edge[]) => buildIntents(ident, graph(edges));
+  const api = wl('shop', 'api');
+  const web = wl('shop', 'web');
+
+  it('numeric targetPort: egress to the backing workload and its ingress, on the target port, as if the pod had been dialled', () => {
+    const viaService = intents([edge(web, S('shop', 'api'), 'TCP', 80)]);
+    expect(viaService).toEqual(intents([edge(web, api, 'TCP', 9000)]));
+    const w = viaService.workloads.find((x) => x.id === 'shop/web[Deployment]')!;
+    expect(w.egress).toEqual([expect.objectContaining({ peer: { kind: 'workload', id: 'shop/api[Deployment]', namespace: 'shop', selector: { matchLabels: { app: 'api' } } }, ports: [{ protocol: 'TCP', port: 9000 }] })]);
+    expect(viaService.workloads.find((x) => x.id === 'shop/api[Deployment]')!.ingress.map((r) => [r.peer.id, r.ports])).toEqual([['shop/web[Deployment]', [{ protocol: 'TCP', port: 9000 }]]]);
+  });
+
+  it('named targetPort: resolved on the backing pods\' containers (and written by name where they agree)', () => {
+    const viaService = intents([edge(api, S('shop', 'web'), 'TCP', 80)]);
+    expect(viaService).toEqual(intents([edge(api, web, 'TCP', 8080)]));
+    expect(viaService.workloads.find((x) => x.id === 'shop/api[Deployment]')!.egress[0].ports).toEqual([{ protocol: 'TCP', port: 8080, name: 'http' }]);
+  });
+
+  it('no selector: the Endpoints\' addresses as ipBlocks on their port, never "undefined"', () => {
+    const set = intents([edge(api, S('shop', 'ledger'), 'TCP', 15432)]);
+    const egress = set.workloads.find((x) => x.id === 'shop/api[Deployment]')!.egress;
+    expect(egress).toEqual([expect.objectContaining({ peer: expect.objectContaining({ kind: 'external', cidrs: ['192.0.2.10/31'] }), ports: [{ protocol: 'TCP', port: 5432 }] })]);
+    expect(JSON.stringify(set)).not.toContain('undefined');
+  });
+
+  it('the kube-dns Service is DNS exactly as the CoreDNS pods are: evidence, no rule of its own', () => {
+    const viaService = intents([edge(api, S('kube-system', 'kube-dns'), 'UDP', 53)]);
+    expect(viaService).toEqual(intents([edge(api, wl('kube-system', 'coredns'), 'UDP', 5353)]));
+    const a = viaService.workloads.find((x) => x.id === 'shop/api[Deployment]')!;
+    expect(a.egress).toEqual([]);
+    expect(a.dnsEvidence?.flows).toBe(5);
+  });
+
+  it('the kubernetes Service is the API server: its endpoints on their port (the apiserver peer), with or without EndpointSlices', () => {
+    const set = intents([edge(api, S('default', 'kubernetes'), 'TCP', 443)]);
+    const egress = set.workloads.find((x) => x.id === 'shop/api[Deployment]')!.egress;
+    expect(egress).toEqual([expect.objectContaining({ peer: { kind: 'apiserver', id: 'kube-apiserver', cidrs: ['10.0.0.100/32', '10.0.0.101/32', '10.96.0.1/32'] }, ports: [{ protocol: 'TCP', port: 6443 }] })]);
+    // A dump without its EndpointSlice: the addresses known for the API server, on the Service's target port.
+    const bare = buildIdentity([{ takenAt: T0, objects: [...base, ...services.filter((o) => o.kind !== 'EndpointSlice')] }]);
+    const fallback = buildIntents(bare, graph([edge(api, S('default', 'kubernetes'), 'TCP', 443)])).workloads.find((x) => x.id === 'shop/api[Deployment]')!.egress;
+    expect(fallback).toEqual([expect.objectContaining({ peer: expect.objectContaining({ kind: 'apiserver' }), ports: [{ protocol: 'TCP', port: 6443 }] })]);
+  });
+
+  it('a Service whose backends are unknown gets no rule and is reported with the Unknown peers', () => {
+    const set = intents([edge(api, S('shop', 'gone'), 'TCP', 80)]);
+    expect(set.workloads.find((x) => x.id === 'shop/api[Deployment]')!.egress).toEqual([]);
+    expect(set.namespaces.find((n) => n.namespace === 'shop')!.unknownPeers).toEqual([{ edge: 'shop/api[Deployment] => shop/gone[Service] : TCP 80', flows: 5 }]);
+  });
+
+  it('backends from the EndpointSlice beat the selector, on the slice\'s port', () => {
+    // The slice names one api pod (by targetRef) on 9001, say mid-rollout to a new port; the selector would say 9000.
+    const withSlice = buildIdentity([{ takenAt: T0, objects: [...base, ...services,
+      slice('api-x', 'shop', 'api', [{ addresses: ['10.1.0.2'], targetRef: { kind: 'Pod', name: 'api-77-b', namespace: 'shop' } }], [{ name: 'tcp', port: 9001, protocol: 'TCP' }])] }]);
+    const egress = buildIntents(withSlice, graph([edge(web, S('shop', 'api'), 'TCP', 80)])).workloads.find((x) => x.id === 'shop/web[Deployment]')!.egress;
+    expect(egress.map((r) => [r.peer.id, r.ports])).toEqual([['shop/api[Deployment]', [{ protocol: 'TCP', port: 9001 }]]]);
+  });
+});

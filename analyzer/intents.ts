@@ -10,9 +10,10 @@ import {
   type CronJobFact, type DnsIntent, type Evidence, type IntentProtocol, type IntentSet, type NamespaceFacts, type PeerIntent,
   type PortIntent, type RuleIntent, type WorkloadIntent,
 } from '../model/index.js';
-import { portKey, type IdentityIndex, type Workload } from './identity.js';
+import { portKey, rootWorkload, type IdentityIndex, type Workload } from './identity.js';
 import { isProtocol } from './policy/connections.js';
 import { parseIpv4, formatIpv4 } from './policy/ipv4.js';
+import { ServiceBackends } from './services.js';
 
 // ---- building them ----
 
@@ -60,6 +61,13 @@ class EvidenceTally {
 
 interface RuleAcc { peer: PeerIntent; ports: Map<string, PortIntent>; evidence: EvidenceTally }
 
+/**
+ * Where an edge's connection really went, as policies judge it: the edge's own server, or for a Service address one
+ * of the Service's backends (`dst`, or directly a `peer`) on its target port. An empty list: a Service whose backends
+ * are not known (reported with the Unknown peers, never guessed).
+ */
+interface Target { dst?: Endpoint; peer?: PeerIntent; port: number }
+
 interface Subject {
   w: Workload;
   rules: Record<Direction, Map<string, RuleAcc>>;
@@ -76,7 +84,8 @@ export function buildIntents(identity: IdentityIndex, graph: Graph, opts: Intent
     reason: opts.namespace ? `not --namespace ${opts.namespace}` : 'cluster system namespace: its egress (upstream DNS, cloud metadata, API server) is invisible to flow logs; pass --namespace to include it',
   }));
   const cluster = clusterAddresses(identity.current);
-  const dns = findDns(identity, graph, byId);
+  const targetsOf = serviceTargets(identity, byId, cluster);
+  const dns = findDns(identity, graph, byId, targetsOf);
   const dnsServerIds = new Set(dns.servers.map((s) => s.id));
   const edges = graph.edges.filter((e) => e.verdict === 'allowed');
 
@@ -96,31 +105,44 @@ export function buildIntents(identity: IdentityIndex, graph: Graph, opts: Intent
       return w?.selector ? { kind: 'workload', id: endpointId(ep), namespace: w.endpoint.namespace, selector: w.selector } : undefined;
     }
     if (ep.kind === 'Node') return { kind: 'nodes', id: 'nodes', cidrs: cluster.nodeCidrs };
-    if (ep.kind === 'External' && ep.ip && cluster.apiServer.includes(ep.ip)) return { kind: 'apiserver', id: 'kube-apiserver', cidrs: cluster.apiServer.map((ip) => `${ip}/32`) };
-    if (ep.kind === 'External' || ep.kind === 'Service') {
+    if (ep.kind === 'External' && ep.ip && cluster.apiServer.includes(ep.ip)) return apiServerPeer(cluster);
+    if (ep.kind === 'External' && (ep.cidr || ep.ip)) {
       const cidr = ep.cidr ?? `${ep.ip}/32`;
-      return { kind: 'external', id: endpointId(ep), cidrs: [cidr], fqdns: ep.name && ep.kind === 'External' ? [ep.name] : [] };
+      return { kind: 'external', id: endpointId(ep), cidrs: [cidr], fqdns: ep.name ? [ep.name] : [] };
     }
-    return undefined; // Unknown: reported by the facts, never turned into a rule
+    // Unknown: reported by the facts, never turned into a rule. A Service is never a peer of its own: policies see
+    // its backends (`serviceTargets`), and it never opens a connection.
+    return undefined;
   };
 
+  const targets = new Map<Edge, Target[]>();
   for (const e of edges) {
     if (!isProtocol(e.protocol)) continue;
-    const port: PortIntent = { protocol: e.protocol, port: e.port };
+    // Where the connection really went: the Service's backends on their target ports (policies apply after DNAT).
+    const ts = targetsOf(e);
+    targets.set(e, ts);
+    const isDns = (t: Target) => !!t.dst && dnsServerIds.has(endpointId(t.dst)) && dns.ports.some((p) => p.protocol === e.protocol && p.port === t.port);
     const client = subject(e.src);
-    const server = subject(e.dst);
-    const isDns = dnsServerIds.has(endpointId(e.dst)) && dns.ports.some((p) => p.protocol === e.protocol && p.port === e.port);
     if (client) {
       client.all.add(e);
-      const peer = peerOf(e.dst);
-      if (isDns) client.dns.add(e);
-      else if (peer) addRule(client, 'egress', peer, { ...port, ...named(byId.get(endpointId(e.dst)), port) }, e);
+      let dnsSeen = false;
+      for (const t of ts) {
+        const port: PortIntent = { protocol: e.protocol, port: t.port };
+        const peer = t.peer ?? (t.dst ? peerOf(t.dst) : undefined);
+        if (isDns(t)) dnsSeen = true;
+        else if (peer) addRule(client, 'egress', peer, { ...port, ...named(t.dst && byId.get(endpointId(t.dst)), port) }, e);
+      }
+      if (dnsSeen) client.dns.add(e);
     }
-    if (server) {
+    let clientPeer: PeerIntent | undefined | null = null;
+    for (const t of ts) {
+      const server = t.dst ? subject(t.dst) : undefined;
+      if (!server) continue;
+      const port: PortIntent = { protocol: e.protocol, port: t.port };
       server.all.add(e);
-      const peer = peerOf(e.src);
-      if (isDns) addRule(server, 'ingress', { kind: 'cluster', id: 'any pod in any namespace' }, port, e);
-      else if (peer) addRule(server, 'ingress', peer, { ...port, ...named(server.w, port) }, e);
+      if (clientPeer === null) clientPeer = peerOf(e.src);
+      if (isDns(t)) addRule(server, 'ingress', { kind: 'cluster', id: 'any pod in any namespace' }, port, e);
+      else if (clientPeer) addRule(server, 'ingress', clientPeer, { ...port, ...named(server.w, port) }, e);
     }
   }
   // A DNS server in scope answers every pod, observed or not.
@@ -131,9 +153,9 @@ export function buildIntents(identity: IdentityIndex, graph: Graph, opts: Intent
   }
 
   const workloads = [...subjects.values()].map((s) => toIntent(s, dnsServerIds, cluster.isClusterIp, opts.exactEgress)).sort((a, b) => a.id.localeCompare(b.id));
-  const silent = opts.sameNodeBlind ? silentNeighbours(identity.workloads, edges) : [];
+  const silent = opts.sameNodeBlind ? silentNeighbours(identity.workloads, edges, targets) : [];
   const namespaces = [...scope].filter((ns) => allNs.includes(ns)).sort()
-    .map((ns) => namespaceFacts(ns, identity.workloads, subjects, edges, byId, silent));
+    .map((ns) => namespaceFacts(ns, identity.workloads, subjects, edges, byId, silent, targets));
   return {
     window: graph.window.since || graph.window.until ? graph.window : observedWindow(edges),
     dns, workloads, namespaces, skippedNamespaces, sameNodeBlind: opts.sameNodeBlind ?? false,
@@ -261,6 +283,50 @@ function compareCidrs(a: string, b: string): number {
 
 interface ClusterAddresses { nodeCidrs: string[]; apiServer: string[]; isClusterIp: (n: number) => boolean }
 
+const apiServerPeer = (cluster: ClusterAddresses): PeerIntent => ({ kind: 'apiserver', id: 'kube-apiserver', cidrs: cluster.apiServer.map((ip) => `${ip}/32`) });
+
+/**
+ * Edge → its targets. NetworkPolicy is enforced after kube-proxy's DNAT, so an edge to a Service (a capture inside a
+ * pod's network namespace sees the ClusterIP) stands for connections to the Service's backends on their target ports
+ * (`ServiceBackends`): pods become their workloads, plain addresses External peers (the API server's endpoints among
+ * them become the `apiserver` peer). The `default/kubernetes` Service without endpoints in the dumps falls back to the
+ * API server addresses already known. The graph keeps showing client → Service; only the policy semantics translate.
+ */
+function serviceTargets(identity: IdentityIndex, byId: Map<string, Workload>, cluster: ClusterAddresses): (e: Edge) => Target[] {
+  let services: ServiceBackends | undefined;
+  let workloadOf: ((pod: K8sObject) => Workload | undefined) | undefined;
+  const setup = () => {
+    services = new ServiceBackends(identity.current, identity.workloads.filter((w) => w.fromTemplate && w.pod).map((w) => w.pod!));
+    const byPod = new Map<K8sObject, Workload | undefined>(identity.workloads.filter((w) => w.pod).map((w) => [w.pod!, w]));
+    const owners = new Map<string, K8sObject>();
+    for (const o of identity.current) {
+      owners.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, o);
+      if (o.metadata.uid) owners.set(`uid:${o.metadata.uid}`, o);
+    }
+    workloadOf = (pod) => {
+      if (byPod.has(pod)) return byPod.get(pod);
+      const w = byId.get(endpointId(rootWorkload(pod, owners).endpoint));
+      byPod.set(pod, w);
+      return w;
+    };
+  };
+  return (e) => {
+    if (e.dst.kind !== 'Service') return [{ dst: e.dst, port: e.port }];
+    if (!services) setup();
+    const ns = e.dst.namespace ?? 'default';
+    const name = e.dst.name ?? '';
+    const out = new Map<string, Target>();
+    for (const b of services!.resolve(ns, name, e.protocol, e.port)) {
+      const dst: Endpoint | undefined = b.pod ? workloadOf!(b.pod)?.endpoint : b.ip ? { kind: 'External', ip: b.ip } : undefined;
+      if (dst) out.set(`${endpointId(dst)}|${b.port}`, { dst, port: b.port });
+    }
+    if (out.size === 0 && ns === 'default' && name === 'kubernetes' && cluster.apiServer.length > 0) {
+      return [{ peer: apiServerPeer(cluster), port: services!.numericTargetPort(ns, name, e.protocol, e.port) ?? e.port }];
+    }
+    return [...out.values()];
+  };
+}
+
 /** Node addresses, the API server's endpoints, and a test for "some cluster object holds this address". */
 function clusterAddresses(current: readonly K8sObject[]): ClusterAddresses {
   const nodes = new Set<string>();
@@ -280,7 +346,7 @@ function clusterAddresses(current: readonly K8sObject[]): ClusterAddresses {
 }
 
 /** The DNS pods as they are really labelled: behind the kube-dns Service, else the observed servers of UDP/53. */
-function findDns(identity: IdentityIndex, graph: Graph, byId: Map<string, Workload>): DnsIntent {
+function findDns(identity: IdentityIndex, graph: Graph, byId: Map<string, Workload>, targetsOf: (e: Edge) => Target[]): DnsIntent {
   const svc = identity.current.find((o) => o.kind === 'Service' && o.spec?.selector
     && ((o.metadata.namespace === 'kube-system' && o.metadata.name === 'kube-dns') || o.metadata.labels?.['k8s-app'] === 'kube-dns'));
   const server = (w: Workload) => ({ id: endpointId(w.endpoint), namespace: w.endpoint.namespace, selector: w.selector! });
@@ -290,7 +356,9 @@ function findDns(identity: IdentityIndex, graph: Graph, byId: Map<string, Worklo
     const ws = identity.workloads.filter((w) => usable(w) && w.endpoint.namespace === ns && selectorMatches({ matchLabels: svc.spec.selector }, w.pod?.metadata.labels ?? w.labels));
     if (ws.length > 0) return { servers: ws.map(server), ports: dnsPorts(svc, ws[0]), foundBy: 'service' };
   }
-  const observed = [...new Set(graph.edges.filter((e) => e.protocol === 'UDP' && e.port === 53).map((e) => endpointId(e.dst)))]
+  // A Service end (kube-dns seen by its ClusterIP) stands for its backends.
+  const observed = [...new Set(graph.edges.filter((e) => e.protocol === 'UDP' && e.port === 53)
+    .flatMap((e) => targetsOf(e).flatMap((t) => (t.dst ? [endpointId(t.dst)] : []))))]
     .map((id) => byId.get(id)).filter(usable);
   return { servers: observed.map(server), ports: DNS_PORTS, foundBy: observed.length > 0 ? 'observed' : 'none' };
 }
@@ -318,18 +386,26 @@ function observedWindow(edges: Edge[]): IntentSet['window'] {
 
 function namespaceFacts(
   ns: string, all: Workload[], subjects: Map<string, Subject>, edges: Edge[], byId: Map<string, Workload>, silent: [Endpoint, Endpoint][],
+  targets: ReadonlyMap<Edge, Target[]>,
 ): NamespaceFacts {
   const here = all.filter((w) => w.endpoint.namespace === ns);
   const ids = here.map((w) => endpointId(w.endpoint));
-  const touches = (e: Edge) => e.src.namespace === ns || e.dst.namespace === ns;
+  const targetsOf = (e: Edge): Target[] => targets.get(e) ?? [{ dst: e.dst, port: e.port }];
+  const unresolved = (e: Edge) => e.dst.kind === 'Service' && targets.get(e)?.length === 0;
+  const touches = (e: Edge) => e.src.namespace === ns || e.dst.namespace === ns || targetsOf(e).some((t) => t.dst?.namespace === ns);
   const local = edges.filter(touches);
-  const active = new Set(local.flatMap((e) => [endpointId(e.src), endpointId(e.dst)]));
+  const active = new Set(local.flatMap((e) => [endpointId(e.src), endpointId(e.dst), ...targetsOf(e).flatMap((t) => (t.dst ? [endpointId(t.dst)] : []))]));
   const suspect: string[] = [];
   for (const e of local) {
-    const server = byId.get(endpointId(e.dst));
-    if (!isProtocol(e.protocol)) suspect.push(`${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} (policies cannot name this protocol)`);
-    else if (server && e.port >= EPHEMERAL.lo && e.port <= EPHEMERAL.hi && !declares(server, e.protocol, e.port)) {
-      suspect.push(`${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port} (ephemeral range, not a declared port)`);
+    if (!isProtocol(e.protocol)) {
+      suspect.push(`${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} (policies cannot name this protocol)`);
+      continue;
+    }
+    for (const t of targetsOf(e)) {
+      const server = t.dst && byId.get(endpointId(t.dst));
+      if (!server || t.port < EPHEMERAL.lo || t.port > EPHEMERAL.hi || declares(server, e.protocol, t.port)) continue;
+      const via = t.dst === e.dst ? '' : `via ${endpointId(e.dst)}, `;
+      suspect.push(`${endpointId(e.src)} => ${endpointId(t.dst!)} : ${e.protocol} ${t.port} (${via}ephemeral range, not a declared port)`);
     }
   }
   return {
@@ -342,7 +418,8 @@ function namespaceFacts(
       id: endpointId(w.endpoint), schedule: w.schedule!.cron, ...(w.schedule!.timeZone ? { timeZone: w.schedule!.timeZone } : {}),
       observed: subjects.has(endpointId(w.endpoint)),
     })),
-    unknownPeers: local.filter((e) => e.src.kind === 'Unknown' || e.dst.kind === 'Unknown')
+    // A Service whose backends are unknown is as unknown a peer as an address nobody held.
+    unknownPeers: local.filter((e) => e.src.kind === 'Unknown' || e.dst.kind === 'Unknown' || unresolved(e))
       .map((e) => ({ edge: `${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port}`, flows: e.flows })),
     nodeClients: local.filter((e) => e.src.kind === 'Node').map((e) => `${endpointId(e.src)} => ${endpointId(e.dst)} : ${e.protocol} ${e.port}`),
     sameNodePairs: silent.filter(([a, b]) => a.namespace === ns || b.namespace === ns).length,
@@ -355,8 +432,15 @@ function declares(w: Workload, protocol: string, port: number): boolean {
 }
 
 /** Workload pairs that shared a node and never showed an edge: VPC flow logs could not have seen them talk. */
-function silentNeighbours(all: Workload[], edges: Edge[]): [Endpoint, Endpoint][] {
-  const talked = new Set(edges.flatMap((e) => [`${endpointId(e.src)}|${endpointId(e.dst)}`, `${endpointId(e.dst)}|${endpointId(e.src)}`]));
+function silentNeighbours(all: Workload[], edges: Edge[], targets: ReadonlyMap<Edge, Target[]>): [Endpoint, Endpoint][] {
+  const talked = new Set<string>();
+  for (const e of edges) {
+    // A client that reached a Service's address talked to the Service's backends.
+    for (const dst of [e.dst, ...(targets.get(e) ?? []).flatMap((t) => (t.dst ? [t.dst] : []))]) {
+      talked.add(`${endpointId(e.src)}|${endpointId(dst)}`);
+      talked.add(`${endpointId(dst)}|${endpointId(e.src)}`);
+    }
+  }
   const onNode = new Map<string, Workload[]>();
   for (const w of all) if (!w.hostNetwork) for (const n of w.nodes ?? []) pushTo(onNode, n, w);
   const pairs = new Map<string, [Endpoint, Endpoint]>();

@@ -1,11 +1,12 @@
-import { endpointId, protocolName, type DeniedEdge, type Endpoint, type AggregateChunks, type ObservedAggregate } from '../model/index.js';
+import { endpointId, protocolName, type DeniedEdge, type Endpoint, type AggregateChunks, type K8sObject, type ObservedAggregate } from '../model/index.js';
 import { EdgeTally, isReply, iso, orient, sortEdges, type Oriented } from './graph.js';
 import type { Holder, IdentityIndex, Interval } from './identity.js';
 import { isProtocol, type Protocol } from './policy/connections.js';
 import type { PolicyEngine } from './policy/engine.js';
 import { IntervalSet } from './policy/intervals.js';
-import { parseIpv4 } from './policy/ipv4.js';
+import { formatIpv4, parseIpv4 } from './policy/ipv4.js';
 import type { DecidedBy, Decision, Peer, PodPeer } from './policy/types.js';
+import { ServiceBackends } from './services.js';
 
 export type { DeniedEdge } from '../model/index.js';
 
@@ -19,12 +20,79 @@ export interface ReplayResult {
   aggregates: number;
 }
 
+/** Where a connection to a Service address is judged: one backend's peer, on its target port. */
+export interface BackendPeer { peer: Peer; port: number }
+
 /** Turns the holders of observed addresses into the evaluator's peers, one stable object per pod and per address. */
 export class PeerMapper {
   private readonly pods = new WeakMap<Holder, PodPeer>();
   private readonly externals = new Map<string, Peer>();
+  private services: ServiceBackends | undefined;
+  private readonly backendPods = new WeakMap<K8sObject, PodPeer>();
+  private readonly backendCache = new WeakMap<Holder, Map<number, readonly BackendPeer[]>>();
 
   constructor(private readonly identity: IdentityIndex) {}
+
+  /**
+   * A Service holder's backends as the evaluator's peers, for one of its ports (`protocol` number, port): policies are
+   * enforced after kube-proxy's DNAT, so a connection to the ClusterIP is one to a backend on its target port. Backends
+   * that every policy must see alike (same namespace, labels, container ports, target port) are asked once. Empty for
+   * holders that are no Service, and for Services whose backends are unknown. Cached per holder and port.
+   */
+  serviceBackends(h: Holder, protocol: number, port: number): readonly BackendPeer[] {
+    if (h.endpoint.kind !== 'Service') return [];
+    let byPort = this.backendCache.get(h);
+    if (!byPort) this.backendCache.set(h, (byPort = new Map()));
+    const pk = port * 256 + protocol;
+    let out = byPort.get(pk);
+    if (out) return out;
+    this.services ??= new ServiceBackends(this.identity.current, this.identity.workloads.filter((w) => w.fromTemplate && w.pod).map((w) => w.pod!));
+    const list: BackendPeer[] = [];
+    const seen = new Set<string>();
+    for (const b of this.services.resolve(h.endpoint.namespace ?? 'default', h.endpoint.name ?? '', protocolName(protocol), port)) {
+      let peer: Peer;
+      let key: string;
+      if (b.pod && !b.pod.spec?.hostNetwork) {
+        peer = this.backendPod(b.pod);
+        key = `pod|${JSON.stringify([(peer as PodPeer).namespace, (peer as PodPeer).labels, (peer as PodPeer).containerPorts])}|${b.port}`;
+      } else {
+        // A host-network pod answers on its node's address; a plain endpoint address is an address too (ipBlock).
+        const ip = b.ip ?? String(b.pod?.status?.podIP ?? '');
+        peer = this.address(ip);
+        key = `ip|${ip}|${b.port}`;
+      }
+      if (seen.has(key)) continue;
+      seen.add(key);
+      list.push({ peer, port: b.port });
+    }
+    byPort.set(pk, (out = list));
+    return out;
+  }
+
+  private backendPod(pod: K8sObject): PodPeer {
+    let p = this.backendPods.get(pod);
+    if (!p) {
+      const namespace = pod.metadata.namespace ?? 'default';
+      p = {
+        kind: 'pod', namespace, name: pod.metadata.name, labels: pod.metadata.labels ?? {},
+        containerPorts: (pod.spec?.containers ?? []).flatMap((c: { ports?: [] }) => c.ports ?? []),
+        namespaceLabels: this.identity.namespaceLabels(namespace),
+        ...(typeof pod.status?.podIP === 'string' ? { ip: pod.status.podIP } : {}),
+      };
+      this.backendPods.set(pod, p);
+    }
+    return p;
+  }
+
+  private address(ip: string): Peer {
+    let e = this.externals.get(ip);
+    if (!e) {
+      const n = parseIpv4(ip);
+      e = { kind: 'external', addresses: n === undefined ? IntervalSet.EMPTY : IntervalSet.of(n, n) };
+      this.externals.set(ip, e);
+    }
+    return e;
+  }
 
   peer(h: Holder, ip: string): Peer {
     if (h.pod) {
@@ -38,14 +106,9 @@ export class PeerMapper {
       }
       return p;
     }
-    // Nodes, Service VIPs, host-network pods and outside addresses: policies see them only as addresses (ipBlock).
-    let e = this.externals.get(ip);
-    if (!e) {
-      const n = parseIpv4(ip);
-      e = { kind: 'external', addresses: n === undefined ? IntervalSet.EMPTY : IntervalSet.of(n, n) };
-      this.externals.set(ip, e);
-    }
-    return e;
+    // Nodes, host-network pods, outside addresses and Services whose backends are unknown: policies see them only as
+    // addresses (ipBlock). Service addresses with backends are judged at the backends (`serviceBackends`).
+    return this.address(ip);
   }
 }
 
@@ -98,9 +161,10 @@ export async function replay(identity: IdentityIndex, aggregates: AggregateChunk
     const clientIp = reply ? a.dstIp : a.srcIp;
     const serverIp = reply ? a.srcIp : a.dstIp;
     const port = reply ? a.srcPort : a.dstPort;
-    // Pods are decided per pod; anything else per address (ipBlocks see addresses).
+    // Pods are decided per pod, Services per Service (at their backends); anything else per address (ipBlocks see
+    // addresses).
     const ck = clientHolder.pod ? clientHolder : clientIp;
-    const sk = serverHolder.pod ? serverHolder : serverIp;
+    const sk = serverHolder.pod || serverHolder.endpoint.kind === 'Service' ? serverHolder : serverIp;
     let byServer = slots.get(ck);
     if (!byServer) slots.set(ck, (byServer = new Map()));
     let byPort = byServer.get(sk);
@@ -109,7 +173,8 @@ export async function replay(identity: IdentityIndex, aggregates: AggregateChunk
     let slot = byPort.get(pk);
     if (!slot) {
       const o = orient(a, identity);
-      slot = decideSlot(o, a.protocol, peers.peer(clientHolder, clientIp), peers.peer(serverHolder, serverIp), engine, allowed, denied, others);
+      slot = decideSlot(o, a.protocol, peers.peer(clientHolder, clientIp), peers.peer(serverHolder, serverIp), engine, allowed, denied, others,
+        peers.serviceBackends(serverHolder, a.protocol, port));
       byPort.set(pk, slot);
     }
     slot.tally.add(a, reply);
@@ -135,16 +200,35 @@ export async function replay(identity: IdentityIndex, aggregates: AggregateChunk
 function decideSlot(
   o: Oriented, protocolNumber: number, src: Peer, dst: Peer, engine: PolicyEngine,
   allowed: Map<string, EdgeTally>, denied: Map<string, DeniedTally>, others: Map<string, EdgeTally>,
+  backends: readonly BackendPeer[] = [],
 ): Slot {
   const protocol = protocolName(protocolNumber);
   const key = `${endpointId(o.client)}|${endpointId(o.server)}|${protocol}|${o.port}`;
   if (!isProtocol(protocol)) return { tally: tally(others, key, o, protocol), denied: false };
-  const d = engine.decide(src, dst, protocol, o.port);
+  const d = decideVia(engine, src, dst, protocol, o.port, backends).decision;
   if (d.allowed) return { tally: tally(allowed, key, o, protocol), denied: false };
   let t = denied.get(key);
   // Several pod pairs make one edge: the first denied pair's decision names the rule.
   if (!t) denied.set(key, (t = { tally: new EdgeTally(o.client, o.server, protocol, o.port, 'denied'), decidedBy: d.decidedBy }));
   return { tally: t.tally, denied: true };
+}
+
+/**
+ * One connection's verdict. To a Service address with known backends: judged at every backend on its target port,
+ * allowed only when allowed to all of them (kube-proxy may pick any), the first denying backend naming the rule; the
+ * edge keeps showing the Service. Otherwise: `dst` itself on `port`.
+ */
+export function decideVia(
+  engine: PolicyEngine, src: Peer, dst: Peer, protocol: Protocol, port: number, backends: readonly BackendPeer[],
+): { decision: Decision; peer: Peer } {
+  if (backends.length === 0) return { decision: engine.decide(src, dst, protocol, port), peer: dst };
+  let first: { decision: Decision; peer: Peer } | undefined;
+  for (const b of backends) {
+    const decision = engine.decide(src, b.peer, protocol, b.port);
+    if (!decision.allowed) return { decision, peer: b.peer };
+    first ??= { decision, peer: b.peer };
+  }
+  return first!;
 }
 
 function tally(m: Map<string, EdgeTally>, key: string, o: Oriented, protocol: string): EdgeTally {
@@ -178,7 +262,8 @@ export async function explain(identity: IdentityIndex, aggregates: AggregateChun
     if (protocol !== spec.protocol || o.port !== spec.port || endpointId(o.client) !== spec.src || endpointId(o.server) !== spec.dst) continue;
     if (!isProtocol(protocol)) return undefined;
     const src = peers.peer(o.clientHolder, o.reply ? a.dstIp : a.srcIp);
-    const dst = peers.peer(o.serverHolder, o.reply ? a.srcIp : a.dstIp);
+    const via = decideVia(engine, src, peers.peer(o.serverHolder, o.reply ? a.srcIp : a.dstIp), protocol, o.port, peers.serviceBackends(o.serverHolder, a.protocol, o.port));
+    const dst = via.peer;
     const names = (p: Peer, direction: 'ingress' | 'egress') => {
       if (p.kind !== 'pod') return [];
       const s = engine.selectingPolicies(p, direction);
@@ -190,12 +275,18 @@ export async function explain(identity: IdentityIndex, aggregates: AggregateChun
     };
     return {
       src: o.client, dst: o.server, protocol, port: o.port,
-      srcPeer: src.kind === 'pod' ? `${src.namespace}/${src.name}` : src.addresses.toString(),
-      dstPeer: dst.kind === 'pod' ? `${dst.namespace}/${dst.name}` : dst.addresses.toString(),
-      decision: engine.decide(src, dst, protocol, o.port),
+      srcPeer: peerName(src),
+      dstPeer: peerName(dst),
+      decision: via.decision,
       egressPolicies: names(src, 'egress'),
       ingressPolicies: names(dst, 'ingress'),
     };
   }
   return undefined;
+}
+
+/** A pod as `ns/name`, addresses as dotted quads (ranges `lo-hi`). */
+function peerName(p: Peer): string {
+  if (p.kind === 'pod') return `${p.namespace}/${p.name}`;
+  return p.addresses.intervals.map(([lo, hi]) => (lo === hi ? formatIpv4(lo) : `${formatIpv4(lo)}-${formatIpv4(hi)}`)).join(',');
 }
