@@ -80,6 +80,80 @@ describe('friction', () => {
   });
 });
 
+describe('mesh evaluation: clients without a mesh identity, admitted by address', () => {
+  const OUTSIDE = '198.51.100.1[External]|shop/web[Deployment]|TCP|8080';
+  const WEB_API = 'shop/web[Deployment]|shop/api[Deployment]|TCP|8080';
+  const meta = (kind: string, name: string, apiVersion = 'security.istio.io/v1') => ({ apiVersion, kind, metadata: { name, namespace: 'shop' } });
+  const strict: K8sObject = { ...meta('PeerAuthentication', 'mtls'), spec: { mtls: { mode: 'STRICT' } } };
+  const permissive: K8sObject = { ...meta('PeerAuthentication', 'mtls'), spec: { mtls: { mode: 'PERMISSIVE' } } };
+  const webPorts: K8sObject = { ...meta('PeerAuthentication', 'web-mtls'), spec: { selector: { matchLabels: { app: 'web' } }, portLevelMtls: { 8080: { mode: 'PERMISSIVE' } } } };
+  const webAp = (rules: object[]): K8sObject => ({ ...meta('AuthorizationPolicy', 'web'), spec: { selector: { matchLabels: { app: 'web' } }, action: 'ALLOW', rules } });
+  const byAddress = (blocks: string[], ports = ['8080'], extra: object = {}) => ({ from: [{ source: { ipBlocks: blocks, ...extra } }], to: [{ operation: { ports } }] });
+  const run = (m: Record<string, K8sObject[]>) => evaluateMesh({ edges, workloads: identity.workloads }, new Map(Object.entries(m)));
+  const blocked = (r: ReturnType<typeof run>, k: string) => r.friction.get(k)!.blockedFlows;
+
+  it('Istio: ipBlocks on the port, and portLevelMtls PERMISSIVE under a STRICT namespace, admit the outside client', () => {
+    const r = run({ ns: [strict], web: [webPorts, webAp([byAddress(['198.51.100.1/32'])])] });
+    expect(blocked(r, 'web')).toBe(0);
+    expect(blocked(r, 'ns')).toBe(1); // Unknown → db: STRICT, no exception for it
+    expect([...r.admittedByAddress]).toEqual([OUTSIDE]);
+    expect(r.admitted.has(OUTSIDE)).toBe(false);
+    // The exception is charged again as soon as any part of it goes.
+    expect(blocked(run({ ns: [strict], web: [webAp([byAddress(['198.51.100.1/32'])])] }), 'ns')).toBe(31); // no portLevelMtls: STRICT refuses plaintext
+    expect(blocked(run({ ns: [strict], web: [webPorts, webAp([])] }), 'web')).toBe(30); // no ipBlocks rule
+    expect(blocked(run({ ns: [strict], web: [webPorts, webAp([byAddress(['198.51.100.2/32'])])] }), 'web')).toBe(30); // another address
+    expect(blocked(run({ ns: [strict], web: [webPorts, webAp([byAddress(['198.51.100.1/32'], ['9090'])])] }), 'web')).toBe(30); // another port
+    expect(blocked(run({ ns: [strict], web: [webPorts, webAp([byAddress(['198.51.100.0/24'], ['8080'], { notIpBlocks: ['198.51.100.1/32'] })])] }), 'web')).toBe(30);
+    // A port-level exception on another port does not help; a wide block admits, but not "by address".
+    expect(blocked(run({ ns: [strict], web: [{ ...webPorts, spec: { ...webPorts.spec, portLevelMtls: { 9090: { mode: 'PERMISSIVE' } } } }, webAp([byAddress(['198.51.100.1/32'])])] }), 'ns')).toBe(31);
+    const wide = run({ web: [webAp([byAddress(['0.0.0.0/0'])])] });
+    expect(blocked(wide, 'web')).toBe(0);
+    expect(wide.admittedByAddress.size).toBe(0);
+  });
+
+  it('Istio: principals need an mTLS peer; DISABLE strips it; DENY rules block; the last applied object of a name wins', () => {
+    const apiAp: K8sObject = { ...meta('AuthorizationPolicy', 'api'), spec: { selector: { matchLabels: { app: 'api' } }, rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/*'] } }] }] } };
+    expect(blocked(run({ api: [apiAp] }), 'api')).toBe(0);
+    expect(run({ api: [apiAp] }).admitted.has(WEB_API)).toBe(true);
+    const disable: K8sObject = { ...meta('PeerAuthentication', 'api-mtls'), spec: { selector: { matchLabels: { app: 'api' } }, mtls: { mode: 'DISABLE' } } };
+    expect(blocked(run({ api: [apiAp], pa: [disable] }), 'api')).toBe(10);
+    // The outside client never has a principal, whatever the ipBlocks say, when the rule asks for both.
+    expect(blocked(run({ web: [webAp([{ from: [{ source: { principals: ['*'], ipBlocks: ['198.51.100.1/32'] } }] }])] }), 'web')).toBe(30);
+    const deny: K8sObject = { ...meta('AuthorizationPolicy', 'deny-outside'), spec: { action: 'DENY', rules: [{ from: [{ source: { ipBlocks: ['198.51.100.0/24'] } }] }] } };
+    const r = run({ deny: [deny], web: [webAp([byAddress(['198.51.100.1/32'])])] });
+    expect(blocked(r, 'deny')).toBe(30);
+    expect(blocked(r, 'web')).toBe(0);
+    // Step 1 then step 2 under one name: STRICT is what stays; applied the other way round, PERMISSIVE stays.
+    expect(blocked(run({ a: [permissive], b: [strict] }), 'b')).toBe(31);
+    expect(blocked(run({ a: [strict], b: [permissive] }), 'a')).toBe(0);
+    // The sidecar's own ports (pilot-agent 15020, health 15021, Envoy stats 15090) are not captured: nothing applies there.
+    const scrape = edge({ kind: 'Node', ip: '10.0.0.1' }, wl('shop', 'db'), 'TCP', 15090, 4);
+    expect(evaluateMesh({ edges: [scrape], workloads: identity.workloads }, new Map([['ns', [strict]]])).friction.get('ns')).toEqual({ replayedFlows: 0, blockedFlows: 0, blockedEdges: 0 });
+  });
+
+  it('Linkerd: a NetworkAuthentication with the address, required by an AuthorizationPolicy on the Server, admits the outside client', () => {
+    const L = 'policy.linkerd.io/v1alpha1';
+    const server: K8sObject = { ...meta('Server', 'web-8080', 'policy.linkerd.io/v1beta3'), spec: { podSelector: { matchLabels: { app: 'web' } }, port: 'http', accessPolicy: 'deny' } };
+    const netAuthn = (networks: object[]): K8sObject => ({ ...meta('NetworkAuthentication', 'web-8080-by-address', L), spec: { networks } });
+    const authz = (refs: string[]): K8sObject => ({ ...meta('AuthorizationPolicy', 'web-8080-by-address', L), spec: {
+      targetRef: { group: 'policy.linkerd.io', kind: 'Server', name: 'web-8080' },
+      requiredAuthenticationRefs: refs.map((kind) => ({ group: 'policy.linkerd.io', kind, name: 'web-8080-by-address' })),
+    } });
+    const meshTls: K8sObject = { ...meta('MeshTLSAuthentication', 'web-8080-by-address', L), spec: { identities: ['*'] } };
+    const r = run({ web: [server, netAuthn([{ cidr: '198.51.100.1/32' }]), authz(['NetworkAuthentication'])] });
+    expect(r.friction.get('web')).toEqual({ replayedFlows: 30, blockedFlows: 0, blockedEdges: 0 });
+    expect([...r.admittedByAddress]).toEqual([OUTSIDE]);
+    expect(blocked(run({ web: [server, netAuthn([{ cidr: '198.51.100.1/32' }])] }), 'web')).toBe(30); // no AuthorizationPolicy
+    expect(blocked(run({ web: [server, authz(['NetworkAuthentication'])] }), 'web')).toBe(30); // dangling reference
+    expect(blocked(run({ web: [server, netAuthn([{ cidr: '198.51.100.0/24', except: ['198.51.100.1/32'] }]), authz(['NetworkAuthentication'])] }), 'web')).toBe(30);
+    // Every required authentication must hold: mesh identity AND network, which the outside client cannot meet.
+    expect(blocked(run({ web: [server, netAuthn([{ cidr: '198.51.100.1/32' }]), meshTls, authz(['NetworkAuthentication', 'MeshTLSAuthentication'])] }), 'web')).toBe(30);
+    // Without any authorization, the Server's accessPolicy decides.
+    expect(blocked(run({ web: [{ ...server, spec: { ...server.spec, accessPolicy: 'all-unauthenticated' } }] }), 'web')).toBe(0);
+    expect(blocked(run({ web: [{ ...server, spec: { ...server.spec, accessPolicy: 'all-authenticated' } }] }), 'web')).toBe(30);
+  });
+});
+
 describe('namespace risk', () => {
   it('folds the ranking per namespace: highest score, sum, top three', () => {
     const r = (workload: string, score: number): WorkloadRisk => ({ workload, endpoint: wl('shop', workload), namespace: workload.split('/')[0], score, rank: 0, factors: [], findings: { critical: 0, high: 0, medium: 0, low: 0, info: 0 } });

@@ -3,9 +3,11 @@
  *
  * - Friction: observed legitimate (allowed) flows a set of manifests would block. NetworkPolicies are replayed with the
  *   engine (`replay`); the blocked edges are charged to the manifest of the pod whose side denied them. Istio and
- *   Linkerd manifests are evaluated as the meshes do (principal / identity + port, TCP only) against the observed edges.
+ *   Linkerd manifests are evaluated as the meshes decide (mTLS mode per port, then principal / identity or source
+ *   address, and port; TCP only) against the observed edges.
  * - Coverage: per namespace, how its observed edges are admitted — by identity (pod / namespace selectors, mTLS
- *   principals), by address (ipBlock), or open — under a policy engine (the cluster's policies, or the proposal).
+ *   principals), by address (ipBlock, mesh ipBlocks / NetworkAuthentication), or open — under a policy engine (the
+ *   cluster's policies, or the proposal).
  */
 import {
   COVERAGE_CLASSES, endpointId, isWorkloadKind,
@@ -50,22 +52,58 @@ export interface MeshEvalInput {
   workloads: readonly Workload[];
   /** Default `cluster.local`. */
   trustDomain?: string;
+  /** Istio's root namespace: its PeerAuthentications without selector, and its AuthorizationPolicies, apply mesh-wide. Default `istio-system`. */
+  istioRootNamespace?: string;
 }
 
-/** Per manifest (keyed by the caller), what it blocks; and the edges admitted by an mTLS identity (coverage). */
+/** Per manifest (keyed by the caller), what it blocks; and how the edges it admits are admitted (coverage). */
 export interface MeshEvaluation {
   friction: Map<string, Friction>;
-  /** Edge keys (`src|dst|protocol|port`) some manifest admits by principal / mesh identity. */
+  /** Edge keys (`src|dst|protocol|port`) some authorization admits by the client's mesh identity (principal / identity). */
   admitted: Set<string>;
+  /** Edge keys admitted by the client's source address (Istio `ipBlocks`, Linkerd `NetworkAuthentication`) narrower than half the address space. */
+  admittedByAddress: Set<string>;
 }
 
-interface MeshServer { w: Workload; labels: Record<string, string> }
+type Admission = 'identity' | 'address' | 'open';
+const ADMISSION_RANK: Record<Admission, number> = { identity: 0, address: 1, open: 2 };
+const better = (a: Admission | undefined, b: Admission | undefined) => (!a ? b : !b ? a : ADMISSION_RANK[b] < ADMISSION_RANK[a] ? b : a);
 
-const matchLabels = (sel: Record<string, string> | undefined, labels: Record<string, string>) =>
-  !!sel && Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
+/** One object of one manifest. */
+interface Placed { key: string; o: K8sObject }
+
+/** The client of an edge as a mesh proxy sees it: its mesh identity (a meshed pod), and its source address. */
+interface MeshPeer { identity?: { ns: string; sa: string }; address?: IntervalSet }
+
+/** A mesh's verdict on one edge: the manifests whose objects apply to it, those that block it, and how it passed. */
+interface MeshVerdict { covering: Set<string>; blocking: Set<string>; admittedAs?: Admission }
+
+const istioGroup = (o: K8sObject) => o.apiVersion.startsWith('security.istio.io/');
+const linkerdGroup = (o: K8sObject) => o.apiVersion.startsWith('policy.linkerd.io/');
+const nsOfObject = (o: K8sObject) => o.metadata.namespace ?? 'default';
 
 function workloadLabels(w: Workload): Record<string, string> {
   return { ...w.labels, ...(w.pod?.metadata.labels ?? {}) };
+}
+
+/** Istio `selector.matchLabels`: absent or empty selects every workload (of the namespace). */
+const istioSelects = (sel: Record<string, string> | undefined, labels: Record<string, string>) =>
+  !sel || Object.entries(sel).every(([k, v]) => labels[k] === v);
+
+/** A Kubernetes label selector (Linkerd's `podSelector`): `{}` selects every pod. */
+function selectorMatches(sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined, labels: Record<string, string>): boolean {
+  if (!sel) return false;
+  if (!Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  return (sel.matchExpressions ?? []).every((e) => {
+    const has = Object.hasOwn(labels, e.key);
+    switch (e.operator) {
+      case 'In': return has && (e.values ?? []).includes(labels[e.key]);
+      case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]);
+      case 'Exists': return has;
+      case 'DoesNotExist': return !has;
+      default: return false;
+    }
+  });
 }
 
 /** The number a Server's named port stands for on the workload (`portNames` holds `TCP/8080` → name). */
@@ -76,97 +114,277 @@ function resolvePort(w: Workload, port: unknown): number | undefined {
   return hit ? Number(hit[0].split('/')[1]) : Number.isInteger(Number(port)) ? Number(port) : undefined;
 }
 
+/** Istio's string match: exact, `*` (present at all), `prefix*`, `*suffix`. */
+function istioGlob(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
+  return pattern === value;
+}
+
+/** Whether the client's address (an address, or the block an aggregate stands for) lies in one of the blocks; IPv4 only. */
+function inBlocks(address: IntervalSet | undefined, blocks: readonly string[]): { hit: boolean; narrow: boolean } {
+  if (!address) return { hit: false, narrow: false };
+  let hit = false;
+  let narrow = false;
+  for (const b of blocks) {
+    const set = parseCidr(String(b));
+    if (!set || !set.containsSet(address)) continue;
+    hit = true;
+    if (sizeOf(set) < WHOLE_SPACE) narrow = true;
+  }
+  return { hit, narrow };
+}
+const overlapsBlocks = (address: IntervalSet | undefined, blocks: readonly string[]) =>
+  !!address && blocks.some((b) => { const set = parseCidr(String(b)); return !!set && !set.intersect(address).isEmpty(); });
+
+/** Objects sharing kind, namespace and name are one object: the one applied last (caller's order: paths sorted, as `kubectl apply -f DIR`) wins. */
+function lastApplied(placed: readonly Placed[]): Placed[] {
+  const byName = new Map<string, Placed>();
+  for (const p of placed) {
+    const k = `${p.o.apiVersion.split('/')[0]}|${p.o.kind}|${nsOfObject(p.o)}|${p.o.metadata.name}`;
+    byName.delete(k); // keep the order of the last application
+    byName.set(k, p);
+  }
+  return [...byName.values()];
+}
+
 /**
- * Evaluate the emitted mesh objects against the observed TCP edges into the workloads they select:
- * - Istio `AuthorizationPolicy` (ALLOW): an edge into a selected workload passes when a rule names the client's
- *   principal and the port; anything else (outside addresses, nodes, unknown clients) is blocked.
- * - Istio `PeerAuthentication` STRICT: edges into the workloads it covers from clients with no mesh identity.
- * - Linkerd `Server` + `AuthorizationPolicy` + `MeshTLSAuthentication`: an edge to a Server's port passes when an
- *   authorization of that Server names the client's identity.
- * UDP is never intercepted by either mesh: not judged. `manifests` maps a caller's key (the manifest path) to its objects.
+ * Ports the sidecar injector leaves out of inbound capture (`excludeInboundPorts`): pilot-agent's 15020 (merged metrics,
+ * and the kubelet probes Istio rewrites to it), the 15021 health check and Envoy's 15090 Prometheus endpoint. Neither
+ * PeerAuthentication nor AuthorizationPolicy applies to them.
+ */
+const ISTIO_UNCAPTURED_PORTS = [15020, 15021, 15090];
+
+/** Source fields of Istio rules that flow records cannot show: assumed to match in ALLOW rules, and not to in DENY rules. */
+const ISTIO_UNJUDGED_SOURCE = ['requestPrincipals', 'notRequestPrincipals'];
+const ISTIO_UNJUDGED_OPERATION = ['hosts', 'notHosts', 'methods', 'notMethods', 'paths', 'notPaths'];
+
+interface IstioContext { port: number; principal?: string; ns?: string; sa?: string; trustDomain?: string; address?: IntervalSet }
+
+/** How an Istio `source` admits the client (undefined: it does not). */
+function istioSource(src: Record<string, any>, c: IstioContext, action: 'ALLOW' | 'DENY'): Admission | undefined {
+  if (action === 'DENY' && ISTIO_UNJUDGED_SOURCE.some((f) => src[f] !== undefined)) return undefined;
+  let cls: Admission = 'open';
+  const list = (f: string): string[] | undefined => (Array.isArray(src[f]) ? src[f].map(String) : undefined);
+  const positive = (f: string, value: string | undefined) => {
+    const l = list(f);
+    return !l || l.some((p) => istioGlob(p, value));
+  };
+  const negative = (f: string, value: string | undefined) => {
+    const l = list(f);
+    return !l || value === undefined || !l.some((p) => istioGlob(p, value));
+  };
+  // Identity fields need an mTLS peer: a plaintext client has no principal, so they never match it.
+  if (!positive('principals', c.principal) || !negative('notPrincipals', c.principal)) return undefined;
+  if (!positive('namespaces', c.ns) || !negative('notNamespaces', c.ns)) return undefined;
+  const account = c.ns !== undefined && c.sa !== undefined ? `${c.ns}/${c.sa}` : undefined;
+  if (!positive('serviceAccounts', account) || !negative('notServiceAccounts', account)) return undefined;
+  if (!positive('trustDomains', c.trustDomain) || !negative('notTrustDomains', c.trustDomain)) return undefined;
+  if (list('principals') || list('namespaces') || list('serviceAccounts')) cls = 'identity';
+  // Without X-Forwarded-For / PROXY protocol, the remote address is the connection's source.
+  for (const f of ['ipBlocks', 'remoteIpBlocks']) {
+    const l = list(f);
+    if (!l) continue;
+    const m = inBlocks(c.address, l);
+    if (!m.hit) return undefined;
+    if (cls === 'open' && m.narrow) cls = 'address';
+  }
+  for (const f of ['notIpBlocks', 'notRemoteIpBlocks']) if (list(f) && overlapsBlocks(c.address, list(f)!)) return undefined;
+  return cls;
+}
+
+function istioOperation(op: Record<string, any>, port: number, action: 'ALLOW' | 'DENY'): boolean {
+  if (action === 'DENY' && ISTIO_UNJUDGED_OPERATION.some((f) => op[f] !== undefined)) return false;
+  if (Array.isArray(op.ports) && !op.ports.map(String).includes(String(port))) return false;
+  if (Array.isArray(op.notPorts) && op.notPorts.map(String).includes(String(port))) return false;
+  return true;
+}
+
+/** How a rule admits (ALLOW) or matches (DENY) the connection; undefined: it does not. */
+function istioRule(rule: Record<string, any>, c: IstioContext, action: 'ALLOW' | 'DENY'): Admission | undefined {
+  if (action === 'DENY' && rule.when !== undefined) return undefined;
+  const to = Array.isArray(rule.to) ? rule.to : undefined;
+  if (to && to.length > 0 && !to.some((t: any) => istioOperation(t?.operation ?? {}, c.port, action))) return undefined;
+  const from = Array.isArray(rule.from) ? rule.from : undefined;
+  if (!from || from.length === 0) return 'open';
+  return from.map((f: any) => istioSource(f?.source ?? {}, c, action)).reduce(better, undefined as Admission | undefined);
+}
+
+/**
+ * Istio, for one TCP edge into workload `w` on `port` (not one of the sidecar's own, uncaptured ports):
+ * 1. mTLS mode: the workload-level PeerAuthentication selecting it (its `portLevelMtls` entry for the port, then its
+ *    `mtls.mode`), else the namespace's, else the root namespace's, else PERMISSIVE (`UNSET` inherits). STRICT refuses a
+ *    client without a mesh identity, charged to the PeerAuthentication that set the mode; DISABLE strips identities.
+ * 2. Authorization: a matching DENY rule blocks; when ALLOW policies select the workload, one of their rules must
+ *    match (principals / namespaces / service accounts of the mTLS peer, `ipBlocks` of its source address, ports),
+ *    else every such ALLOW policy's manifest is charged.
+ */
+function istioDecide(objects: readonly Placed[], w: Workload, port: number, client: MeshPeer, td: string, root: string): MeshVerdict | undefined {
+  if (ISTIO_UNCAPTURED_PORTS.includes(port)) return undefined;
+  const ns = w.endpoint.namespace;
+  const labels = workloadLabels(w);
+  const pas = objects.filter((p) => p.o.kind === 'PeerAuthentication');
+  const aps = objects.filter((p) => p.o.kind === 'AuthorizationPolicy' && (nsOfObject(p.o) === ns || nsOfObject(p.o) === root)
+    && istioSelects(p.o.spec?.selector?.matchLabels, labels));
+  const workloadPa = pas.find((p) => nsOfObject(p.o) === ns && Object.keys(p.o.spec?.selector?.matchLabels ?? {}).length > 0 && istioSelects(p.o.spec.selector.matchLabels, labels));
+  const namespacePa = pas.find((p) => nsOfObject(p.o) === ns && Object.keys(p.o.spec?.selector?.matchLabels ?? {}).length === 0);
+  const rootPa = ns === root ? undefined : pas.find((p) => nsOfObject(p.o) === root && Object.keys(p.o.spec?.selector?.matchLabels ?? {}).length === 0);
+  const covering = new Set([workloadPa, namespacePa, rootPa, ...aps].filter((p): p is Placed => !!p).map((p) => p.key));
+  if (covering.size === 0) return undefined;
+  const blocking = new Set<string>();
+  const set = (m: unknown) => (typeof m === 'string' && m !== 'UNSET' ? m : undefined);
+  let mode: string | undefined;
+  let decider: Placed | undefined;
+  for (const [p, m] of [
+    [workloadPa, workloadPa?.o.spec?.portLevelMtls?.[String(port)]?.mode],
+    [workloadPa, workloadPa?.o.spec?.mtls?.mode],
+    [namespacePa, namespacePa?.o.spec?.mtls?.mode],
+    [rootPa, rootPa?.o.spec?.mtls?.mode],
+  ] as [Placed | undefined, unknown][]) {
+    if (p && set(m)) {
+      mode = set(m);
+      decider = p;
+      break;
+    }
+  }
+  if (mode === 'STRICT' && !client.identity) return { covering, blocking: new Set([decider!.key]) };
+  const peer = mode === 'DISABLE' ? undefined : client.identity;
+  const c: IstioContext = {
+    port, address: client.address,
+    ...(peer ? { principal: `${td}/ns/${peer.ns}/sa/${peer.sa}`, ns: peer.ns, sa: peer.sa, trustDomain: td } : {}),
+  };
+  const action = (p: Placed) => String(p.o.spec?.action ?? 'ALLOW');
+  const rules = (p: Placed): Record<string, any>[] => (Array.isArray(p.o.spec?.rules) ? p.o.spec.rules : []);
+  for (const d of aps.filter((p) => action(p) === 'DENY')) if (rules(d).some((r) => istioRule(r, c, 'DENY'))) blocking.add(d.key);
+  if (blocking.size > 0) return { covering, blocking };
+  const allow = aps.filter((p) => action(p) === 'ALLOW');
+  if (allow.length === 0) return { covering, blocking };
+  const admittedAs = allow.flatMap((p) => rules(p).map((r) => istioRule(r, c, 'ALLOW'))).reduce(better, undefined);
+  if (!admittedAs) return { covering, blocking: new Set(allow.map((p) => p.key)) };
+  return { covering, blocking, admittedAs };
+}
+
+/**
+ * Linkerd, for one TCP edge into workload `w` on `port`: the Server selecting its pods on that port (none: Linkerd's
+ * default inbound policy, which segmap does not see, decides). Authorized when an AuthorizationPolicy targeting the
+ * Server (or its namespace) has every required authentication satisfied: a MeshTLSAuthentication naming the client's
+ * identity, a NetworkAuthentication holding its source address, a ServiceAccount. Else the Server's `accessPolicy`
+ * (default deny) decides, charged to the Server's manifest.
+ */
+function linkerdDecide(objects: readonly Placed[], w: Workload, port: number, client: MeshPeer, td: string): MeshVerdict | undefined {
+  const ns = w.endpoint.namespace;
+  const labels = workloadLabels(w);
+  const server = objects.find((p) => p.o.kind === 'Server' && nsOfObject(p.o) === ns && selectorMatches(p.o.spec?.podSelector, labels) && resolvePort(w, p.o.spec?.port) === port);
+  if (!server) return undefined;
+  const find = (kind: string, name: string, namespace: string) => objects.find((p) => p.o.kind === kind && p.o.metadata.name === name && nsOfObject(p.o) === namespace);
+  const authz = objects.filter((p) => p.o.kind === 'AuthorizationPolicy' && nsOfObject(p.o) === ns && (
+    (p.o.spec?.targetRef?.kind === 'Server' && p.o.spec.targetRef.name === server.o.metadata.name)
+    || (p.o.spec?.targetRef?.kind === 'Namespace' && (p.o.spec.targetRef.name ?? ns) === ns)));
+  const identity = client.identity ? `${client.identity.sa}.${client.identity.ns}.serviceaccount.identity.linkerd.${td}` : undefined;
+  const linkerdGlob = (pattern: string) => !!identity && (pattern === '*' || pattern === identity || (pattern.startsWith('*.') && identity.endsWith(pattern.slice(1))));
+  const authn = (ref: Record<string, any>, ownNs: string): Admission | undefined => {
+    const refNs = String(ref.namespace ?? ownNs);
+    if (ref.kind === 'ServiceAccount') return client.identity && client.identity.sa === ref.name && client.identity.ns === refNs ? 'identity' : undefined;
+    const obj = find(String(ref.kind), String(ref.name), refNs);
+    if (!obj) return undefined; // a reference that resolves to nothing authorizes nothing
+    if (ref.kind === 'MeshTLSAuthentication') {
+      if (!client.identity) return undefined;
+      const ids: string[] = (obj.o.spec?.identities ?? []).map(String);
+      const refs: Record<string, any>[] = obj.o.spec?.identityRefs ?? [];
+      const byRef = refs.some((r) => (r.kind === 'ServiceAccount' && (r.name === '*' || r.name === client.identity!.sa) && String(r.namespace ?? refNs) === client.identity!.ns)
+        || (r.kind === 'Namespace' && (r.name === '*' || r.name === client.identity!.ns)));
+      return ids.some(linkerdGlob) || byRef ? 'identity' : undefined;
+    }
+    if (ref.kind === 'NetworkAuthentication') {
+      const networks: { cidr?: string; except?: string[] }[] = obj.o.spec?.networks ?? [];
+      let cls: Admission | undefined;
+      for (const n of networks) {
+        const m = inBlocks(client.address, [String(n.cidr ?? '')]);
+        if (m.hit && !overlapsBlocks(client.address, n.except ?? [])) cls = better(cls, m.narrow ? 'address' : 'open');
+      }
+      return cls;
+    }
+    return undefined;
+  };
+  const covering = new Set([server.key, ...authz.map((p) => p.key)]);
+  let admittedAs: Admission | undefined;
+  for (const a of authz) {
+    const refs: Record<string, any>[] = a.o.spec?.requiredAuthenticationRefs ?? [];
+    const each = refs.map((r) => authn(r, ns));
+    if (each.some((x) => !x)) continue;
+    admittedAs = better(admittedAs, each.reduce(better, undefined as Admission | undefined) ?? 'open');
+  }
+  if (admittedAs) return { covering, blocking: new Set(), admittedAs };
+  const fallback = String(server.o.spec?.accessPolicy ?? 'deny');
+  const passes = fallback === 'all-unauthenticated' || fallback === 'cluster-unauthenticated' || fallback === 'audit'
+    || ((fallback === 'all-authenticated' || fallback === 'cluster-authenticated') && !!client.identity);
+  return { covering, blocking: passes ? new Set() : new Set([server.key]), admittedAs: passes ? 'open' : undefined };
+}
+
+/**
+ * Evaluate mesh objects as the meshes decide, against the observed TCP edges into workloads (UDP is never
+ * intercepted: not judged). All objects together make the end state — Istio and Linkerd apart, objects with the same
+ * name replaced by the last applied — and each edge is charged to the manifests whose objects refuse it:
+ * - Istio: see `istioDecide` (PeerAuthentication modes with `portLevelMtls`, AuthorizationPolicy ALLOW / DENY rules
+ *   by principal, namespace, service account, `ipBlocks` and port);
+ * - Linkerd: see `linkerdDecide` (Server, AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication).
+ * A client is a mesh identity when it is a known, non-host-network workload (its service account); its address is its
+ * pod's, or the observed address / block of an outside, node or unattributed peer.
+ * `manifests` maps a caller's key (the manifest path) to its objects; per key, `replayedFlows` counts the edges its
+ * objects apply to.
  */
 export function evaluateMesh(input: MeshEvalInput, manifests: ReadonlyMap<string, readonly K8sObject[]>): MeshEvaluation {
   const td = input.trustDomain ?? 'cluster.local';
+  const root = input.istioRootNamespace ?? 'istio-system';
   const byId = new Map(input.workloads.map((w) => [endpointId(w.endpoint), w]));
-  const servers: MeshServer[] = input.workloads.map((w) => ({ w, labels: workloadLabels(w) }));
-  const tcpInto = (pred: (w: Workload, e: Edge) => boolean) => input.edges.filter((e) => {
-    const w = e.verdict === 'allowed' && e.protocol === 'TCP' && isWorkloadKind(e.dst.kind) ? byId.get(endpointId(e.dst)) : undefined;
-    return !!w && pred(w, e);
-  });
-  const clientSa = (e: Edge) => {
-    const c = isWorkloadKind(e.src.kind) ? byId.get(endpointId(e.src)) : undefined;
-    return c ? { ns: c.endpoint.namespace, sa: c.serviceAccount } : undefined;
-  };
-  const friction = new Map<string, Friction>();
+  const placed: Placed[] = [...manifests].flatMap(([key, objects]) => objects.map((o) => ({ key, o })));
+  const istio = lastApplied(placed.filter((p) => typeof p.o?.apiVersion === 'string' && istioGroup(p.o)));
+  const linkerd = lastApplied(placed.filter((p) => typeof p.o?.apiVersion === 'string' && linkerdGroup(p.o)));
+  const tally = new Map([...manifests.keys()].map((k) => [k, { judged: new Set<string>(), blocked: new Set<string>(), judgedFlows: 0, blockedFlows: 0 }]));
   const admitted = new Set<string>();
-  const linkerdAuthn = new Map<string, string[]>(); // ns/name → identities
-  const linkerdAuthz: { ns: string; server: string; authn: string[] }[] = [];
-  const all = [...manifests.values()].flat();
-  for (const o of all) {
-    if (o.kind === 'MeshTLSAuthentication') linkerdAuthn.set(`${o.metadata.namespace}/${o.metadata.name}`, o.spec?.identities ?? []);
-    if (o.kind === 'AuthorizationPolicy' && o.apiVersion.startsWith('policy.linkerd.io')) {
-      linkerdAuthz.push({
-        ns: o.metadata.namespace ?? 'default', server: o.spec?.targetRef?.name,
-        authn: (o.spec?.requiredAuthenticationRefs ?? []).filter((r: { kind?: string }) => r.kind === 'MeshTLSAuthentication').map((r: { name: string }) => r.name),
-      });
+  const admittedByAddress = new Set<string>();
+  for (const e of input.edges) {
+    const w = e.verdict === 'allowed' && e.protocol === 'TCP' && isWorkloadKind(e.dst.kind) ? byId.get(endpointId(e.dst)) : undefined;
+    if (!w) continue;
+    const client = meshPeer(e.src, byId);
+    const k = edgeKey(e);
+    for (const v of [istioDecide(istio, w, e.port, client, td, root), linkerdDecide(linkerd, w, e.port, client, td)]) {
+      if (!v) continue;
+      for (const key of v.covering) {
+        const t = tally.get(key)!;
+        if (t.judged.has(k)) continue;
+        t.judged.add(k);
+        t.judgedFlows += e.flows;
+      }
+      for (const key of v.blocking) {
+        const t = tally.get(key)!;
+        if (t.blocked.has(k)) continue;
+        t.blocked.add(k);
+        t.blockedFlows += e.flows;
+      }
+      if (v.blocking.size === 0 && v.admittedAs === 'identity') admitted.add(k);
+      if (v.blocking.size === 0 && v.admittedAs === 'address') admittedByAddress.add(k);
     }
   }
-  for (const [key, objects] of manifests) {
-    const blocked = new Set<string>();
-    const judgedEdges = new Set<string>();
-    let flows = 0;
-    let judged = 0;
-    const judge = (e: Edge) => {
-      const k = edgeKey(e);
-      if (judgedEdges.has(k)) return;
-      judgedEdges.add(k);
-      judged += e.flows;
-    };
-    const block = (e: Edge) => {
-      const k = edgeKey(e);
-      if (blocked.has(k)) return;
-      blocked.add(k);
-      flows += e.flows;
-    };
-    for (const o of objects) {
-      const ns = o.metadata.namespace ?? 'default';
-      if (o.kind === 'AuthorizationPolicy' && o.apiVersion.startsWith('security.istio.io') && (o.spec?.action ?? 'ALLOW') === 'ALLOW') {
-        const selected = new Set(servers.filter((s) => s.w.endpoint.namespace === ns && matchLabels(o.spec?.selector?.matchLabels, s.labels)).map((s) => s.w));
-        const rules: { principals: string[]; ports: string[] }[] = (o.spec?.rules ?? []).map((r: any) => ({
-          principals: (r.from ?? []).flatMap((f: any) => f.source?.principals ?? []),
-          ports: (r.to ?? []).flatMap((t: any) => t.operation?.ports ?? []),
-        }));
-        for (const e of tcpInto((w) => selected.has(w))) {
-          judge(e);
-          const c = clientSa(e);
-          const principal = c && `${td}/ns/${c.ns}/sa/${c.sa}`;
-          if (principal && rules.some((r) => r.principals.includes(principal) && (r.ports.length === 0 || r.ports.includes(String(e.port))))) admitted.add(edgeKey(e));
-          else block(e);
-        }
-      }
-      if (o.kind === 'PeerAuthentication' && o.spec?.mtls?.mode === 'STRICT') {
-        const sel = o.spec?.selector?.matchLabels as Record<string, string> | undefined;
-        for (const e of tcpInto((w) => w.endpoint.namespace === ns && (!sel || matchLabels(sel, workloadLabels(w))))) {
-          judge(e);
-          if (!clientSa(e)) block(e);
-        }
-      }
-      if (o.kind === 'Server' && o.apiVersion.startsWith('policy.linkerd.io')) {
-        const sel = o.spec?.podSelector as { matchLabels?: Record<string, string> } | undefined;
-        const identities = linkerdAuthz.filter((a) => a.ns === ns && a.server === o.metadata.name)
-          .flatMap((a) => a.authn.flatMap((n) => linkerdAuthn.get(`${ns}/${n}`) ?? []));
-        for (const e of tcpInto((w, e) => w.endpoint.namespace === ns && matchLabels(sel?.matchLabels, workloadLabels(w)) && resolvePort(w, o.spec?.port) === e.port)) {
-          judge(e);
-          const c = clientSa(e);
-          const id = c && `${c.sa}.${c.ns}.serviceaccount.identity.linkerd.${td}`;
-          if (id && identities.includes(id)) admitted.add(edgeKey(e));
-          else block(e);
-        }
-      }
-    }
-    friction.set(key, { replayedFlows: judged, blockedFlows: flows, blockedEdges: blocked.size });
+  for (const k of admitted) admittedByAddress.delete(k);
+  const friction = new Map([...tally].map(([key, t]) => [key, { replayedFlows: t.judgedFlows, blockedFlows: t.blockedFlows, blockedEdges: t.blocked.size }]));
+  return { friction, admitted, admittedByAddress };
+}
+
+/** The client end of an edge as a mesh proxy sees it. */
+function meshPeer(ep: Endpoint, byId: ReadonlyMap<string, Workload>): MeshPeer {
+  if (isWorkloadKind(ep.kind)) {
+    const c = byId.get(endpointId(ep));
+    if (!c) return {};
+    const ip = String(c.pod?.status?.podIP ?? (c.hostNetwork ? c.pod?.status?.hostIP ?? '' : ''));
+    const address = ip ? parseCidr(ip) : undefined;
+    // Host-network pods get no sidecar / proxy: no mesh identity, only the node's address.
+    return { ...(c.hostNetwork || !c.serviceAccount ? {} : { identity: { ns: c.endpoint.namespace, sa: c.serviceAccount } }), ...(address ? { address } : {}) };
   }
-  return { friction, admitted };
+  const address = ep.cidr ? parseCidr(ep.cidr) : ep.ip ? parseCidr(ep.ip) : undefined;
+  return address ? { address } : {};
 }
 
 // ---- coverage ----
@@ -179,6 +397,8 @@ export interface CoverageInput {
   namespaces: readonly string[];
   /** Edge keys (`src|dst|protocol|port`) admitted by an mTLS identity (from `evaluateMesh`). */
   meshAdmitted?: ReadonlySet<string>;
+  /** Edge keys a mesh admits by the client's source address (from `evaluateMesh`). */
+  meshAddress?: ReadonlySet<string>;
 }
 
 const RANK: Record<CoverageClass, number> = { identity: 0, address: 1, open: 2, blocked: 3, unattributed: 4 };
@@ -259,6 +479,7 @@ function edgeClass(e: Edge, engine: PolicyEngine, input: CoverageInput, byId: Re
   if (src.kind === 'pod') sides.push(sideClass(engine, d.egress, dst, 'egress'));
   if (dst.kind === 'pod') sides.push(sideClass(engine, d.ingress, src, 'ingress'));
   if (input.meshAdmitted?.has(edgeKey(e))) sides.push('identity');
+  if (input.meshAddress?.has(edgeKey(e))) sides.push('address');
   return sides.length === 0 ? 'open' : sides.reduce((a, b) => (RANK[b] < RANK[a] ? b : a));
 }
 

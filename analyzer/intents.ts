@@ -104,7 +104,11 @@ export function buildIntents(identity: IdentityIndex, graph: Graph, opts: Intent
       if (w?.hostNetwork) return { kind: 'nodes', id: `nodes (host network: ${endpointId(ep)})`, cidrs: cluster.nodeCidrs };
       return w?.selector ? { kind: 'workload', id: endpointId(ep), namespace: w.endpoint.namespace, selector: w.selector } : undefined;
     }
-    if (ep.kind === 'Node') return { kind: 'nodes', id: 'nodes', cidrs: cluster.nodeCidrs };
+    if (ep.kind === 'Node') {
+      // No Node objects in the data (e.g. Hubble alone): the address the flow came from is the only node address known.
+      if (cluster.nodeCidrs.length === 0 && ep.ip) return { kind: 'nodes', id: `nodes (observed address ${ep.ip})`, cidrs: [`${ep.ip}/32`] };
+      return { kind: 'nodes', id: 'nodes', cidrs: cluster.nodeCidrs };
+    }
     if (ep.kind === 'External' && ep.ip && cluster.apiServer.includes(ep.ip)) return apiServerPeer(cluster);
     if (ep.kind === 'External' && (ep.cidr || ep.ip)) {
       const cidr = ep.cidr ?? `${ep.ip}/32`;

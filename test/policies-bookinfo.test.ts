@@ -84,12 +84,22 @@ describe.skipIf(!hasShared(HUBBLE) || !hasShared(MANIFESTS))('policies for Booki
     expect(findings.some((f) => f.id === 'SHARED_SERVICE_ACCOUNT' && f.subject.kind === 'ServiceAccount' && f.subject.name === 'bookinfo-reviews')).toBe(true);
   });
 
+  it('blocks no observed flow for any target: node-originated flows are admitted by their observed address', async () => {
+    for (const t of proposal.friction) {
+      if (t.friction === null) continue; // Cilium: not replayed
+      expect(t.friction.blockedFlows, t.target).toBe(0);
+      expect(t.friction.replayedFlows, t.target).toBeGreaterThan(0);
+    }
+    expect(proposal.friction.filter((t) => t.friction !== null).map((t) => t.target).sort()).toEqual(['istio', 'k8s', 'linkerd']);
+  });
+
   it.skipIf(!hasShared(ISTIO_SCHEMA) || !hasShared(LINKERD_SCHEMAS))('every Istio and Linkerd object for Bookinfo validates against the CRD schemas', () => {
     const v: Record<string, ValidateFunction> = {
       AuthorizationPolicy: crdValidator(ISTIO_SCHEMA, 'v1', 'authorizationpolicies.security.istio.io'),
       PeerAuthentication: crdValidator(ISTIO_SCHEMA, 'v1', 'peerauthentications.security.istio.io'),
       Server: crdValidator(`${LINKERD_SCHEMAS}/server.derived.yaml`, 'v1beta3'),
       MeshTLSAuthentication: crdValidator(`${LINKERD_SCHEMAS}/meshtls-authentication.derived.yaml`, 'v1alpha1'),
+      NetworkAuthentication: crdValidator(`${LINKERD_SCHEMAS}/network-authentication.derived.yaml`, 'v1alpha1'),
       LinkerdAuthorizationPolicy: crdValidator(`${LINKERD_SCHEMAS}/authorization-policy.derived.yaml`, 'v1alpha1'),
     };
     const failures: string[] = [];

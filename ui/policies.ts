@@ -8,9 +8,9 @@ import { parseDocument } from 'yaml';
 import { ciliumDefaultDeny, ciliumPolicy } from '../analyzer/emit/cilium.js';
 import { defaultDenyPolicy, networkPolicy } from '../analyzer/emit/networkpolicy.js';
 import { rolloutMarkdown, rolloutPlan, type RolloutPlan } from '../analyzer/emit/plan.js';
-import { istioAuthorizationPolicy, istioPeerAuthentication, istioWorkloadPeerAuthentication, tierMtlsMode } from '../analyzer/emit/istio.js';
+import { istioAuthorizationPolicy, istioPeerAuthentication, istioWorkloadPeerAuthentication, namespaceEndMode, tierMtlsMode, type PlaintextException } from '../analyzer/emit/istio.js';
 import { linkerdPolicies } from '../analyzer/emit/linkerd.js';
-import type { MeshOptions } from '../analyzer/emit/mesh.js';
+import { meshPlan, plaintextPorts, type MeshOptions } from '../analyzer/emit/mesh.js';
 import { meshReadme } from '../analyzer/emit/mesh-readme.js';
 import { outputReadme, type TargetFriction } from '../analyzer/emit/readme.js';
 import { manifestNames, type Emitted } from '../analyzer/emit/yaml.js';
@@ -64,7 +64,7 @@ export interface GeneratedManifest {
   tier?: Tier;
   /**
    * Observed legitimate flows it would block: NetworkPolicies replayed with the engine (blocked edges charged to the
-   * manifest of the end that denies them), Istio / Linkerd evaluated by principal + port; null where segmap cannot
+   * manifest of the end that denies them), Istio / Linkerd evaluated as the meshes decide; null where segmap cannot
    * evaluate the target (Cilium: generated from the same intents as the NetworkPolicies, not replayed).
    */
   friction: Friction | null;
@@ -189,7 +189,7 @@ function tierSummary(intents: IntentSet): Proposal['tiers'] {
 /**
  * Friction per manifest and per target, and zero-trust coverage per namespace. NetworkPolicies: the proof's replay,
  * each blocked edge charged to the manifest of the workload whose side denied it (else its namespace's default-deny).
- * Istio / Linkerd: their objects evaluated by principal + port against the observed edges. Sets `friction` on the
+ * Istio / Linkerd: their objects evaluated as the meshes decide against the observed edges. Sets `friction` on the
  * manifests in place.
  */
 function frictionAndCoverage(
@@ -239,14 +239,14 @@ function frictionAndCoverage(
       const all = evaluateMesh({ edges, workloads: identity.workloads, trustDomain }, new Map([['all', ms.flatMap((m) => objects.get(m.path) ?? [])]])).friction.get('all') ?? noFriction();
       targets.push({
         target, friction: all,
-        how: `evaluated by ${target === 'istio' ? 'principal' : 'mesh identity'} and port against the observed TCP edges into the workloads it covers (clients without a mesh identity are not admitted: see "mTLS" below)`,
+        how: `evaluated as ${target === 'istio' ? 'Istio' : 'Linkerd'} decides (${target === 'istio' ? 'mTLS mode per port, then principal or source address (ipBlocks) and port' : 'Server, then mesh identity or source network and port'}) against the observed TCP edges into the workloads it covers; clients without a mesh identity are admitted by address (see "mTLS" below)`,
       });
     }
   }
   const namespaces = intents.namespaces.map((n) => n.namespace);
   const cin = { identity, edges, namespaces };
   const now = coverage(cin, before);
-  const proposed = coverage({ ...cin, meshAdmitted: mesh.admitted }, after);
+  const proposed = coverage({ ...cin, meshAdmitted: mesh.admitted, meshAddress: mesh.admittedByAddress }, after);
   return {
     targets, namespaceFriction,
     coverage: namespaces.map((ns) => ({ namespace: ns, before: now.get(ns)!, after: proposed.get(ns)! })),
@@ -273,6 +273,7 @@ export function emitAll(
     if (target === 'k8s') netpols.push(e.object as K8sObject);
   };
   const nsTier = new Map(intents.namespaces.map((n) => [n.namespace, n.tier]));
+  const exceptions: (PlaintextException & { namespace: string })[] = [];
   for (const w of intents.workloads) {
     const base = names.get(w.id)!;
     const tier = w.tier?.tier;
@@ -280,9 +281,14 @@ export function emitAll(
     if (targets.includes('cilium')) add(w.namespace, w.id, base, 'cilium', ciliumPolicy(w, base, intents), tier);
     const istio = targets.includes('istio') ? istioAuthorizationPolicy(w, base, mesh) : undefined;
     if (istio) add(w.namespace, w.id, base, 'istio', istio, tier);
-    const own = w.tier ? tierMtlsMode(w.tier) : undefined;
-    const pa = targets.includes('istio') && own && own !== tierMtlsMode(nsTier.get(w.namespace)) ? istioWorkloadPeerAuthentication(w, base, own) : undefined;
+    // Its own PeerAuthentication: its tier wants another mode than its namespace's, and/or it ends STRICT while
+    // clients without a mesh identity call it (those ports stay PERMISSIVE).
+    const own = w.tier && tierMtlsMode(w.tier) !== tierMtlsMode(nsTier.get(w.namespace)) ? tierMtlsMode(w.tier) : undefined;
+    const nsEnd = namespaceEndMode(nsTier.get(w.namespace));
+    const pa = targets.includes('istio') ? istioWorkloadPeerAuthentication(w, base, own, nsEnd, mesh) : undefined;
     if (pa) add(w.namespace, w.id, `${base}.mtls`, 'istio', pa, tier);
+    const plaintext = pa && (own ?? nsEnd) === 'STRICT' ? plaintextPorts(meshPlan(w, mesh)) : [];
+    if (plaintext.length > 0) exceptions.push({ workload: w.id, ports: plaintext, file: `${base}.mtls.istio.yaml`, namespace: w.namespace });
     const linkerd = targets.includes('linkerd') ? linkerdPolicies(w, base, mesh) : undefined;
     if (linkerd) add(w.namespace, w.id, base, 'linkerd', { object: linkerd.objects[0], yaml: linkerd.yaml }, tier, linkerd.objects);
   }
@@ -290,7 +296,7 @@ export function emitAll(
     if (targets.includes('istio')) {
       add(namespace, `${namespace}/*`, 'mtls-permissive', 'istio', istioPeerAuthentication(namespace, 'PERMISSIVE', tier), tier?.tier);
       // Untiered and tier 3 end STRICT (PERMISSIVE is their first step); tiers 1 and 2 stay PERMISSIVE.
-      if (!tier || tier.tier === 3) add(namespace, `${namespace}/*`, 'mtls-strict', 'istio', istioPeerAuthentication(namespace, 'STRICT', tier), tier?.tier);
+      if (!tier || tier.tier === 3) add(namespace, `${namespace}/*`, 'mtls-strict', 'istio', istioPeerAuthentication(namespace, 'STRICT', tier, exceptions.filter((x) => x.namespace === namespace)), tier?.tier);
     }
     if (defaultDeny || tier?.tier === 3) {
       if (targets.includes('k8s')) add(namespace, `${namespace}/*`, 'default-deny', 'k8s', defaultDenyPolicy(namespace, intents.dns, tier), tier?.tier);
