@@ -15,8 +15,9 @@ import {
   type NamespaceRisk, type WorkloadRisk,
 } from '../model/index.js';
 import { podPeer } from './findings.js';
+import { serviceBackendsOf, type ServiceBackends } from './services.js';
 import type { IdentityIndex, Workload } from './identity.js';
-import { isProtocol } from './policy/connections.js';
+import { isProtocol, type Protocol } from './policy/connections.js';
 import type { PolicyEngine } from './policy/engine.js';
 import { IntervalSet } from './policy/intervals.js';
 import { parseCidr, parseIpv4 } from './policy/ipv4.js';
@@ -443,7 +444,7 @@ function peerOf(ep: Endpoint, byId: ReadonlyMap<string, Workload>, identity: Ide
   return set ? { kind: 'external', addresses: set } : undefined;
 }
 
-const nsOf = (ep: Endpoint) => (isWorkloadKind(ep.kind) ? ep.namespace : undefined);
+const nsOf = (ep: Endpoint) => (isWorkloadKind(ep.kind) || ep.kind === 'Service' ? ep.namespace : undefined);
 
 /**
  * Per namespace, its observed allowed edges (an end in it) by how `engine` admits them: each edge takes the better
@@ -453,12 +454,13 @@ const nsOf = (ep: Endpoint) => (isWorkloadKind(ep.kind) ? ep.namespace : undefin
 export function coverage(input: CoverageInput, engine: PolicyEngine): Map<string, CoverageFigures> {
   const byId = new Map(input.identity.workloads.map((w) => [endpointId(w.endpoint), w]));
   const pods = new Map<Workload, PodPeer>();
+  const services = serviceBackendsOf(input.identity);
   const out = new Map(input.namespaces.map((ns) => [ns, emptyFigures()]));
   for (const e of input.edges) {
     if (e.verdict !== 'allowed') continue;
     const nss = [...new Set([nsOf(e.src), nsOf(e.dst)])].filter((ns): ns is string => !!ns && out.has(ns));
     if (nss.length === 0) continue;
-    const cls = edgeClass(e, engine, input, byId, pods);
+    const cls = edgeClass(e, engine, input, byId, pods, services);
     for (const ns of nss) {
       const f = out.get(ns)!;
       f.flows[cls] += e.flows;
@@ -468,12 +470,33 @@ export function coverage(input: CoverageInput, engine: PolicyEngine): Map<string
   return out;
 }
 
-function edgeClass(e: Edge, engine: PolicyEngine, input: CoverageInput, byId: ReadonlyMap<string, Workload>, pods: Map<Workload, PodPeer>): CoverageClass {
+function edgeClass(
+  e: Edge, engine: PolicyEngine, input: CoverageInput, byId: ReadonlyMap<string, Workload>, pods: Map<Workload, PodPeer>, services: ServiceBackends,
+): CoverageClass {
   const src = peerOf(e.src, byId, input.identity, pods);
-  const dst = peerOf(e.dst, byId, input.identity, pods);
-  if (!src || !dst) return 'unattributed';
+  if (!src) return 'unattributed';
   if (!isProtocol(e.protocol)) return 'open'; // ICMP and the like: policies cannot name them port by port
-  const d = engine.decide(src, dst, e.protocol, e.port);
+  // Seen before kube-proxy's DNAT (a capture in the pod): policies judge it at the Service's backends, so the edge is
+  // as well covered as its worst-covered backend (kube-proxy may pick any).
+  if (e.dst.kind === 'Service') {
+    const backends = services.resolve(e.dst.namespace ?? 'default', e.dst.name ?? '', e.protocol, e.port);
+    if (backends.length === 0) return 'unattributed';
+    let worst: CoverageClass = 'identity';
+    for (const b of backends) {
+      const dst: Peer | undefined = b.pod && !b.pod.spec?.hostNetwork ? podPeer(b.pod, input.identity)
+        : b.ip ? (() => { const set = parseCidr(b.ip!); return set ? { kind: 'external' as const, addresses: set } : undefined; })() : undefined;
+      const cls = dst ? judged(e, engine, input, src, dst, b.port) : 'unattributed';
+      if (RANK[cls] > RANK[worst]) worst = cls;
+    }
+    return worst;
+  }
+  const dst = peerOf(e.dst, byId, input.identity, pods);
+  if (!dst) return 'unattributed';
+  return judged(e, engine, input, src, dst, e.port);
+}
+
+function judged(e: Edge, engine: PolicyEngine, input: CoverageInput, src: Peer, dst: Peer, port: number): CoverageClass {
+  const d = engine.decide(src, dst, e.protocol as Protocol, port);
   if (!d.allowed) return 'blocked';
   const sides: CoverageClass[] = [];
   if (src.kind === 'pod') sides.push(sideClass(engine, d.egress, dst, 'egress'));

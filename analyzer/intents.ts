@@ -13,7 +13,7 @@ import {
 import { portKey, rootWorkload, type IdentityIndex, type Workload } from './identity.js';
 import { isProtocol } from './policy/connections.js';
 import { parseIpv4, formatIpv4 } from './policy/ipv4.js';
-import { ServiceBackends } from './services.js';
+import { serviceBackendsOf, type ServiceBackends } from './services.js';
 
 // ---- building them ----
 
@@ -300,7 +300,7 @@ function serviceTargets(identity: IdentityIndex, byId: Map<string, Workload>, cl
   let services: ServiceBackends | undefined;
   let workloadOf: ((pod: K8sObject) => Workload | undefined) | undefined;
   const setup = () => {
-    services = new ServiceBackends(identity.current, identity.workloads.filter((w) => w.fromTemplate && w.pod).map((w) => w.pod!));
+    services = serviceBackendsOf(identity);
     const byPod = new Map<K8sObject, Workload | undefined>(identity.workloads.filter((w) => w.pod).map((w) => [w.pod!, w]));
     const owners = new Map<string, K8sObject>();
     for (const o of identity.current) {

@@ -6,7 +6,7 @@ import type { PolicyEngine } from './policy/engine.js';
 import { IntervalSet } from './policy/intervals.js';
 import { formatIpv4, parseIpv4 } from './policy/ipv4.js';
 import type { DecidedBy, Decision, Peer, PodPeer } from './policy/types.js';
-import { ServiceBackends } from './services.js';
+import { serviceBackendsOf, type ServiceBackends } from './services.js';
 
 export type { DeniedEdge } from '../model/index.js';
 
@@ -46,7 +46,7 @@ export class PeerMapper {
     const pk = port * 256 + protocol;
     let out = byPort.get(pk);
     if (out) return out;
-    this.services ??= new ServiceBackends(this.identity.current, this.identity.workloads.filter((w) => w.fromTemplate && w.pod).map((w) => w.pod!));
+    this.services ??= serviceBackendsOf(this.identity);
     const list: BackendPeer[] = [];
     const seen = new Set<string>();
     for (const b of this.services.resolve(h.endpoint.namespace ?? 'default', h.endpoint.name ?? '', protocolName(protocol), port)) {

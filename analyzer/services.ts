@@ -13,6 +13,7 @@
  * report it instead of guessing.
  */
 import { selectorMatches, type K8sObject } from '../model/index.js';
+import type { IdentityIndex } from './identity.js';
 
 export interface ServiceBackend {
   /** A pod behind the Service. */
@@ -166,4 +167,9 @@ function podIps(pod: K8sObject): string[] {
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const l = m.get(k);
   if (l) l.push(v); else m.set(k, [v]);
+}
+
+/** The backends of every Service in the current snapshot; controllers without pods stand in through their template. */
+export function serviceBackendsOf(identity: IdentityIndex): ServiceBackends {
+  return new ServiceBackends(identity.current, identity.workloads.filter((w) => w.fromTemplate && w.pod).map((w) => w.pod!));
 }

@@ -71,6 +71,13 @@ function admits(conn: string, protocol: string, port: number): boolean {
 }
 
 describe('policies: egress risk, flow logs and the capture together (Service addresses included)', () => {
+  it('zero-trust coverage judges Service-addressed edges at their backends: none is left unattributed', async () => {
+    const shop = proposal.coverage.find((c) => c.namespace === 'shop')!;
+    expect(shop.after.edges.unattributed).toBe(0);
+    expect(shop.before.edges.unattributed).toBe(0);
+    expect(shop.after.edges.identity).toBeGreaterThanOrEqual(shop.before.edges.identity);
+  });
+
   it('the capture does show Service-addressed edges (the graph keeps them as client → Service)', () => {
     const keys = [...new Set(serviceEdges().map(serviceKey))].sort();
     expect(keys).toEqual(Object.keys(BEHIND).sort());

@@ -69,11 +69,11 @@ export function tierHeader(t: TierChoice | undefined, target: 'k8s' | 'cilium' |
       ];
     }
     case 'istio':
-      return [`${head} mTLS ${t.tier === 3 ? 'STRICT' : 'PERMISSIVE'} for this workload's namespace or its own PeerAuthentication; clients admitted by principal.`];
+      return [`${head} mTLS ${t.tier === 3 ? 'STRICT' : 'PERMISSIVE'} for this workload's namespace or its own PeerAuthentication; clients admitted by principal (clients without a mesh identity by address, see EXCEPTION).`];
     case 'linkerd':
       return t.tier === 3
         ? [`${head} STRICT: annotate the namespace (or the workload's pod template) config.linkerd.io/default-inbound-policy=all-authenticated`,
           '  and restart its pods: ports without a Server then refuse clients without a mesh identity too.']
-        : [`${head} PERMISSIVE: Linkerd's default inbound policy (all-unauthenticated) stays; only the ports below require mesh identities.`];
+        : [`${head} PERMISSIVE: Linkerd's default inbound policy (all-unauthenticated) stays; only the ports below are restricted (to mesh identities, and to the addresses of any EXCEPTION).`];
   }
 }
