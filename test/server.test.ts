@@ -11,7 +11,7 @@ import { ingestPaths } from '../ui/ingest.js';
 import { startServer, type RunningServer } from '../ui/server/listen.js';
 import { checkBind, isLoopback } from '../ui/server/security.js';
 import { safeArchivePath, tarArchive } from '../ui/server/tar.js';
-import type { EdgeDetail, Meta, ServiceAccountEntry, SimulateResult, WorkloadDetail } from '../ui/web/api-types.js';
+import type { EdgeDetail, Meta, ServiceAccountEntry, SimulateResult, WorkloadDetail, WorkloadRisk } from '../ui/web/api-types.js';
 import { CLI, tempDb } from './helpers/scenario.js';
 import { CATALOG_POLICY, DEMO_INPUT } from './helpers/web.js';
 
@@ -169,6 +169,17 @@ describe('server API on the Online Boutique demo', () => {
       expect(f.id).toMatch(/^[A-Z][A-Z_]+$/);
       expect(['info', 'low', 'medium', 'high', 'critical']).toContain(f.severity);
     }
+  });
+
+  it.skipIf(!existsSync(CLI))('risk: the ranking `segmap findings --format json --with-risk` prints, from the same analysis', async () => {
+    const risk = await json<WorkloadRisk[]>('/api/v1/risk');
+    expect(risk.length).toBeGreaterThan(5);
+    expect(risk.map((r) => r.rank)).toEqual([...risk.map((r) => r.rank)].sort((x, y) => x - y));
+    const cli = spawnSync(process.execPath, [CLI, '--db', db, 'findings', '--format', 'json', '--with-risk'], { encoding: 'utf8', timeout: 30_000 });
+    expect(cli.status, cli.stderr).toBe(0);
+    const fromCli = (JSON.parse(cli.stdout) as { risk: WorkloadRisk[] }).risk;
+    const view = (rs: WorkloadRisk[]) => rs.map((r) => [r.workload, r.score, r.rank, r.factors.map((f) => f.factor)]);
+    expect(view(risk)).toEqual(view(fromCli));
   });
 
   it('service accounts: exactly the entries `segmap sa-audit --format json` prints', async () => {

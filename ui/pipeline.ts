@@ -58,8 +58,12 @@ export async function analyzeFindings(
   // Most severe first across the passes; the sort is stable, so each pass keeps its own order within a severity.
   const findings = [...policyFindings(identity, graph, engine), ...egress, ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
   // Where to start: a score per workload from its findings (analyzer/risk.ts); callers order by it.
-  const risk = rankWorkloads({ workloads: identity.workloads.map((w) => w.endpoint), findings, serviceAccountWorkloads: serviceAccountWorkloads(accounts.accounts) });
-  return { findings, problems, risk };
+  return { findings, problems, risk: rankRisk(identity, findings, accounts) };
+}
+
+/** Where to start: a score per workload from all its findings, service-account ones included (analyzer/risk.ts). */
+export function rankRisk(identity: IdentityIndex, findings: readonly Finding[], accounts: SaAuditResult): WorkloadRisk[] {
+  return rankWorkloads({ workloads: identity.workloads.map((w) => w.endpoint), findings: [...findings], serviceAccountWorkloads: serviceAccountWorkloads(accounts.accounts) });
 }
 
 /** `segmap sa-audit`: per service account, its workloads, tokens, API use, grants and findings. */

@@ -158,9 +158,17 @@ suite(title, () => {
     await page.close();
   });
 
-  it('findings view: a sortable table', async () => {
+  it('findings view: where to start (the risk ranking), then the findings in ranking order, sortable', async () => {
     const page = await open('/?view=findings', 'table.findings-table tbody tr');
     expect(await page.locator('table.findings-table tbody tr').count()).toBeGreaterThan(5);
+    const risk = (await (await fetch(new URL('/api/v1/risk', server.url))).json()) as { workload: string; score: number; rank: number }[];
+    const scored = risk.filter((r) => r.score > 0);
+    expect(await page.locator('ol.risk-ranking li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.workload)))
+      .toEqual(scored.slice(0, 10).map((r) => r.workload));
+    // Default order: the rank of the workload each finding concerns, ascending (service-account findings last).
+    const ranks = (await page.locator('table.findings-table tbody tr td:first-child').allTextContents()).map((t) => (t === '' ? Infinity : Number(t)));
+    expect(ranks[0]).toBe(1);
+    expect(ranks).toEqual([...ranks].sort((x, y) => x - y));
     await page.click('button.sort[data-sort="id"]');
     await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('id');
     await page.close();

@@ -5,10 +5,10 @@ import type { IdentityIndex } from '../../analyzer/identity.js';
 import { replay } from '../../analyzer/replay.js';
 import { k8sDump } from '../../collector/k8s-dump.js';
 import { newReadContext } from '../../collector/source.js';
-import { endpointId, formatIssue, protocolName, type Edge, type Finding, type Graph, type K8sObject } from '../../model/index.js';
+import { endpointId, formatIssue, protocolName, type Edge, type Finding, type Graph, type K8sObject, type WorkloadRisk } from '../../model/index.js';
 import type { FlowStore, TimeWindow } from '../../store/backend.js';
 import type { SaAuditResult } from '../../analyzer/sa-audit.js';
-import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine } from '../pipeline.js';
+import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine, rankRisk } from '../pipeline.js';
 import { mergePolicies, POLICY_KINDS } from '../policy-input.js';
 import type {
   EdgeDetail, FlowRow, GraphFilters, Meta, PeerRow, SimulateRequest, SimulateResult, WorkloadDetail,
@@ -103,6 +103,12 @@ export class Analysis {
       r.findings = [...policyFindings(identity, r.graph, engine), ...egress].sort((a, b) => rank[a.severity] - rank[b.severity]);
     }
     return { findings: r.findings };
+  }
+
+  /** The risk ranking of a window (`segmap findings --with-risk`): policy, egress-risk and service-account findings. */
+  async risk(w: TimeWindow = {}, now?: number): Promise<WorkloadRisk[]> {
+    const [{ findings }, accounts, identity] = await Promise.all([this.findings(w), this.serviceAccounts(w, now), this.identity()]);
+    return rankRisk(identity, [...findings, ...accounts.findings], accounts);
   }
 
   /** The service-account audit of a window (`segmap sa-audit`), computed by the same pipeline function as the CLI. */

@@ -1,6 +1,6 @@
 import express, { Router, type Request } from 'express';
 
-import type { GraphFilters, ServiceAccountEntry, SimulateRequest, WorkloadPolicies } from '../web/api-types.js';
+import type { GraphFilters, ServiceAccountEntry, SimulateRequest, WorkloadPolicies, WorkloadRisk } from '../web/api-types.js';
 import { Analysis, filterGraph, parseWindow } from './analysis.js';
 import { apiNotFound, HttpError } from './errors.js';
 import type { Proposal, ProposeFn } from './proposer.js';
@@ -78,6 +78,12 @@ export function apiRouter(analysis: Analysis, opts: ApiOptions): Router {
 
   r.get('/findings', async (req, res) => {
     res.json((await analysis.findings(windowOf(req))).findings);
+  });
+
+  // Where to start: workloads by risk score, the ranking `segmap findings --with-risk` prints.
+  r.get('/risk', async (req, res) => {
+    const body: WorkloadRisk[] = await analysis.risk(windowOf(req), Math.floor(opts.now().getTime() / 1000));
+    res.json(body);
   });
 
   // The entries `segmap sa-audit --format json` prints: one per service account, from the same analysis.

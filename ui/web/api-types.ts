@@ -2,9 +2,9 @@
  * The JSON the server's /api/v1 answers with. Types only: the web app reads them, and the server (which may import
  * anything) checks its answers against them, so the two cannot drift.
  */
-import type { DeniedEdge, Edge, Endpoint, Finding, Graph, GraphNode } from '../../model/index.js';
+import type { DeniedEdge, Edge, Endpoint, Finding, Graph, GraphNode, WorkloadRisk } from '../../model/index.js';
 
-export type { Edge, Endpoint, Finding, Graph, GraphNode };
+export type { Edge, Endpoint, Finding, Graph, GraphNode, WorkloadRisk };
 
 /**
  * `GET /api/v1/service-accounts`: the entries `segmap sa-audit --format json` prints, one per service account

@@ -1,5 +1,5 @@
 import type {
-  EdgeDetail, Finding, Graph, GraphFilters, Meta, ServiceAccountEntry, SimulateRequest, SimulateResult, WorkloadDetail, WorkloadPolicies,
+  EdgeDetail, Finding, Graph, GraphFilters, Meta, ServiceAccountEntry, SimulateRequest, SimulateResult, WorkloadDetail, WorkloadPolicies, WorkloadRisk,
 } from './api-types.js';
 
 /** An API answer that was not 2xx, with the server's message. */
@@ -39,6 +39,7 @@ export const api = {
   edge: (e: { src: string; dst: string; protocol: string; port: number; verdict: string }, f: GraphFilters) =>
     call<EdgeDetail>(`edge${query({ ...e, ...windowOf(f) })}`),
   findings: (f: GraphFilters) => call<Finding[]>(`findings${query(windowOf(f))}`),
+  risk: (f: GraphFilters) => call<WorkloadRisk[]>(`risk${query(windowOf(f))}`),
   serviceAccounts: (f: GraphFilters) => call<ServiceAccountEntry[]>(`service-accounts${query(windowOf(f))}`),
   simulate: (req: SimulateRequest) => call<SimulateResult>('simulate', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(req),
