@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // A private ClickHouse server for the store conformance suite and the ClickHouse scenario (when installed).
+    globalSetup: ['test/helpers/clickhouse-global-setup.ts'],
   },
 });

@@ -2,7 +2,7 @@
  * `npm run bench` — how fast segmap is, measured (never asserted). Runs the built CLI as a child process, the way
  * a user runs it, and measures it from the outside.
  *
- *   npm run bench -- [--sizes 1000000,5000000] [--skip-connectivity] [--skip-reference] [--skip-policies] [--skip-web]
+ *   npm run bench -- [--sizes 1000000,5000000] [--skip-connectivity] [--skip-reference] [--skip-policies] [--skip-web] [--skip-sources] [--skip-clickhouse] [--analysis-rows N]
  *                    [--runs N] [--profile]
  *
  * Sections: ingest throughput + peak RSS per file size; sqlite3's own `.import` of the same file as the yardstick;
@@ -25,6 +25,7 @@ import { fmt, mark, renderTable, type Row } from './table.js';
 import { defaultTrafficParams, ensureTrafficLog, type CachedLog } from './vpc-traffic.js';
 import { benchPolicies } from './policies.js';
 import { benchSimulateReplay } from './simulate.js';
+import { benchClickHouse } from './clickhouse.js';
 import { benchWeb } from './web.js';
 import { benchLoad } from './load.js';
 import { benchSources } from './sources.js';
@@ -42,7 +43,7 @@ const TARGET_RSS_AT = 5_000_000;
 const FLAT_FACTOR = 1.2;
 const TARGET_CONNECTIVITY_S = 10;
 
-interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean; skipWeb: boolean; skipPolicies: boolean; skipSources: boolean }
+interface Options { sizes: number[]; skipConnectivity: boolean; skipReference: boolean; runs: number; profile: boolean; skipWeb: boolean; skipPolicies: boolean; skipSources: boolean; skipClickHouse: boolean; analysisRows: number }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -53,6 +54,8 @@ function parseOptions(argv: string[]): Options {
       'skip-web': { type: 'boolean', default: false },
       'skip-policies': { type: 'boolean', default: false },
       'skip-sources': { type: 'boolean', default: false },
+      'skip-clickhouse': { type: 'boolean', default: false },
+      'analysis-rows': { type: 'string', default: '50000000' },
       'skip-reference': { type: 'boolean', default: false },
       runs: { type: 'string', default: '1' },
       profile: { type: 'boolean', default: false },
@@ -68,6 +71,8 @@ function parseOptions(argv: string[]): Options {
       '  --skip-policies      skip the policy-synthesis section\n' +
       '  --skip-web           skip the web and load sections (web needs /usr/bin/chromium)\n' +
       '  --skip-sources       skip the per-format parse rates\n' +
+      '  --skip-clickhouse    skip the ClickHouse store section (needs clickhouse-server installed)\n' +
+      '  --analysis-rows N    aggregate rows for the ClickHouse analysis run (default 50M; k/M suffixes ok)\n' +
       '  --skip-reference     skip the sqlite3 .import yardstick\n' +
       '  --runs N             ingest runs per size; the fastest is reported (default 1)\n' +
       '  --profile            CPU-profile one ingest (smallest size) and run the per-stage ladder\n',
@@ -80,6 +85,7 @@ function parseOptions(argv: string[]): Options {
   return {
     sizes, skipConnectivity: values['skip-connectivity'], skipReference: values['skip-reference'], runs, profile: values.profile,
     skipWeb: values['skip-web'], skipPolicies: values['skip-policies'], skipSources: values['skip-sources'],
+    skipClickHouse: values['skip-clickhouse'], analysisRows: parseSize(values['analysis-rows'] as string),
   };
 }
 
@@ -218,12 +224,14 @@ async function benchSimulate(): Promise<SimulateResult> {
 
 interface Section { title: string; rows?: { label: string; value: string }[]; reason?: string }
 
-async function benchSections(opts: { skipWeb: boolean; skipPolicies: boolean; skipSources: boolean }): Promise<Section[]> {
+async function benchSections(opts: { skipWeb: boolean; skipPolicies: boolean; skipSources: boolean; skipClickHouse: boolean; analysisRows: number; sizes: number[] }): Promise<Section[]> {
   const sections: [string, boolean, () => Promise<{ label: string; value: string }[]>][] = [
     ['POLICIES  (synthesis + proof + attack surface, generated 2,000-workload estate; target < 10 s)', opts.skipPolicies, benchPolicies],
     ['WEB  (graph API latency and first render in headless chromium, 2,000 workloads / 10,000 edges; targets p95 < 200 ms, render < 3 s)', opts.skipWeb, benchWeb],
     ['LOAD  (read API under a bounded request loop on 127.0.0.1)', opts.skipWeb, benchLoad],
     ['SOURCES  (records/s per flow format, one core; targets Hubble ≥ 150k/s, pcap ≥ 300k packets/s)', opts.skipSources, benchSources],
+    [`CLICKHOUSE  (scale-out store: ingest with 1 and 2 writers beside SQLite, analysis over ${opts.analysisRows.toLocaleString('en-US')} aggregate rows; target ≤ 1.5× SQLite's ingest time on one writer, scaling with writers)`,
+      opts.skipClickHouse, () => benchClickHouse({ records: opts.sizes[0], analysisRows: opts.analysisRows })],
   ];
   const out: Section[] = [];
   for (const [title, skip, run] of sections) {
