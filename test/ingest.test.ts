@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { FlowStore } from '../store/backend.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { allAggregates } from './helpers/store.js';
 import { ingestPaths } from '../ui/ingest.js';
@@ -135,6 +136,39 @@ describe('ingest: parsing in a worker thread (large files) gives what parsing in
     expect((await store.counts()).flows).toBe(r.counts.read);
     await store.close();
   });
+});
+
+describe('ingest: a store that fails mid-input', () => {
+  /** The real store, except that every batch write fails, as a full disk or a lost ClickHouse connection would. */
+  function failingWrites(store: SqliteStore): FlowStore {
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'beginInput') return Reflect.get(target, prop, receiver);
+        return async (...args: Parameters<FlowStore['beginInput']>) => {
+          const sink = await target.beginInput(...args);
+          return new Proxy(sink, {
+            get: (t, p, r) => (p === 'addBatch' ? async () => { throw new Error('disk full'); } : Reflect.get(t, p, r)),
+          });
+        };
+      },
+    }) as unknown as FlowStore;
+  }
+
+  for (const [where, parallelMinBytes] of [['in a worker', 0], ['in-thread', Number.MAX_SAFE_INTEGER]] as const) {
+    it(`parsing ${where}: the input fails with the store's reason, nothing of it is kept, and a retry ingests it`, async () => {
+      const path = join(dir, `store-fails-${parallelMinBytes}.log`);
+      writeFileSync(path, `${HEADER}\n${lines(2000)}`);
+      const store = SqliteStore.open(join(dir, `store-fails-${parallelMinBytes}.db`));
+      const [r] = await ingestPaths(failingWrites(store), [path], { parallelMinBytes });
+      expect(r.status).toBe('failed');
+      expect(r.error).toContain('disk full');
+      expect(await store.counts()).toMatchObject({ inputs: 0, aggregates: 0 });
+      const [retry] = await ingestPaths(store, [path], { parallelMinBytes });
+      expect(retry.status).toBe('ingested');
+      expect((await store.counts()).flows).toBe(retry.counts.read);
+      await store.close();
+    });
+  }
 });
 
 describe('store: transactions and migrations', () => {

@@ -103,6 +103,8 @@ export async function ingestFile(store: FlowStore, path: string, opts: IngestOpt
     return report('unrecognized', undefined, 0);
   }
   const writer = await store.beginInput(path, worker ? `pending:${process.pid}:${t0}` : await hashing, source.format);
+  // The parser hands batches over synchronously; the store takes them in order, one write at a time.
+  const writes = new WriteQueue();
   try {
     if (source.kind === 'audit') {
       const aggs = source.read(await readText(path, opts.limits), ctx);
@@ -116,15 +118,14 @@ export async function ingestFile(store: FlowStore, path: string, opts: IngestOpt
       return report('ingested', source.format, written);
     }
     let written = 0;
-    // The parser hands batches over synchronously; the store takes them in order, one write at a time.
-    const writes = new WriteQueue();
     const storeBatch = (batch: AggregateBatch) => writes.push(async () => {
       await writer.addBatch(batch);
       written += batch.size;
     });
     const read: FlowReadOptions = {
       bucketSeconds: opts.bucketSeconds,
-      onBatch: (batch) => void storeBatch(batch),
+      // A failed write is reported by `writes.drain()` below.
+      onBatch: (batch) => void storeBatch(batch).catch(() => {}),
       onProgress: (n) => opts.onProgress?.(path, n),
       limits: opts.limits,
     };
@@ -141,6 +142,7 @@ export async function ingestFile(store: FlowStore, path: string, opts: IngestOpt
     await writer.commit(ctx.counts, ctx.issues, result.complete, await hashing);
     return report(result.complete ? 'ingested' : 'partial', source.format, written);
   } catch (e) {
+    await writes.drain().catch(() => {}); // nothing may reach the store after the rollback
     await writer.rollback();
     return report('failed', source.format, 0, (e as Error).message);
   }
@@ -182,10 +184,11 @@ function readFlowsInWorker(
       try {
         if (m.type === 'batch') {
           // The worker may run ahead only as far as the store has taken its batches (back-pressure, flat memory).
-          void storeBatch(m.batch).then(() => {
+          // A failed write stops the worker at once (the parse would be wasted); the store's error is the reason.
+          storeBatch(m.batch).then(() => {
             Atomics.add(stored, 0, 1);
             Atomics.notify(stored, 0);
-          });
+          }, fail);
         }
         else if (m.type === 'progress') opts.onProgress?.(m.lines);
         else settle(() => resolve(m.result));

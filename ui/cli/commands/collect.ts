@@ -46,12 +46,12 @@ export async function collectK8s(store: FlowStore, opts: CollectK8sOptions): Pro
       connection,
       onMessage: (level, text) => log(level === 'warn' ? `warning: ${text}` : `  ${text}`),
       onListing: (takenAt, kinds, objs) => {
-        void writes.push(async () => (await open()).addListing(takenAt, kinds, objs));
+        writes.push(async () => (await open()).addListing(takenAt, kinds, objs)).catch(() => {}); // drain() reports it
         objects += objs.length;
         listings++;
       },
       onEvents: (evs) => {
-        void writes.push(async () => (await open()).addEvents(evs));
+        writes.push(async () => (await open()).addEvents(evs)).catch(() => {}); // drain() reports it
         events += evs.length;
       },
     });
