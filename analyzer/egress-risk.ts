@@ -9,7 +9,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import {
-  endpointId, isWorkloadKind, selectorMatches,
+  endpointId, isWorkloadKind, selectorMatches, SEVERITY_RANK,
   type DnsEvidence, type Edge, type Endpoint, type Finding, type Graph, type K8sObject, type Severity,
 } from '../model/index.js';
 import { apiServerEnds, isApiServerEnd } from './api-server.js';
@@ -55,7 +55,6 @@ const CAPTURE_FORMATS = new Set(['pcap', 'pcapng']);
 /** Formats that carry DNS answers alongside the traffic they saw (captures, Zeek dns.log, Hubble's DNS proxy). */
 const DNS_FORMATS = new Set(['pcap', 'pcapng', 'zeek', 'hubble']);
 
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 const MAX_LISTED = 20;
 
 export interface EgressRiskInput {
@@ -456,5 +455,5 @@ function subjectKey(f: Finding): string {
 }
 
 function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.id.localeCompare(b.id) || subjectKey(a).localeCompare(subjectKey(b));
+  return SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id) || subjectKey(a).localeCompare(subjectKey(b));
 }

@@ -1,11 +1,10 @@
-import { endpointId, type Edge, type Endpoint, type Finding, type Graph, type K8sObject, type Severity } from '../model/index.js';
+import { endpointId, SEVERITY_RANK, type Edge, type Endpoint, type Finding, type Graph, type K8sObject } from '../model/index.js';
 import type { IdentityIndex, Workload } from './identity.js';
 import { ConnectionSet, isProtocol } from './policy/connections.js';
 import type { PolicyEngine } from './policy/engine.js';
 import { ALL_IPV4 } from './policy/ipv4.js';
 import type { Direction, Peer, PodPeer } from './policy/types.js';
 
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 const MAX_LISTED = 20;
 const INTERNET: Peer = { kind: 'external', addresses: ALL_IPV4 };
 
@@ -100,7 +99,7 @@ function unusedAllowances(
 }
 
 function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.id.localeCompare(b.id)
+  return SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id)
     || endpointId(a.subject as Endpoint).localeCompare(endpointId(b.subject as Endpoint));
 }
 

@@ -4,7 +4,7 @@
  * Pure: `now` is injected. Secrets are seen as metadata only (the readers strip their data before anything else).
  */
 import { serviceAccountOfUser, type AuditAggregate } from '../model/audit.js';
-import { endpointId, isWorkloadKind, type Edge, type Endpoint, type Finding, type Graph, type K8sObject, type Severity, type WorkloadKind } from '../model/index.js';
+import { endpointId, isWorkloadKind, SEVERITY_RANK, type Edge, type Endpoint, type Finding, type Graph, type K8sObject, type WorkloadKind } from '../model/index.js';
 import { apiServerEnds, isApiServerEnd } from './api-server.js';
 import type { IdentityIndex } from './identity.js';
 import {
@@ -63,7 +63,6 @@ export interface SaAuditResult {
 
 export interface SaAuditOptions { now: number; legacyTokenStaleDays?: number }
 
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 const CONTROLLERS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet', 'ReplicationController', 'Pod']);
 const iso = (t: number) => new Date(t * 1000).toISOString();
 
@@ -283,7 +282,7 @@ function subjectKey(f: Finding): string {
 }
 
 function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.id.localeCompare(b.id) || subjectKey(a).localeCompare(subjectKey(b))
+  return SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id) || subjectKey(a).localeCompare(subjectKey(b))
     || a.message.localeCompare(b.message);
 }
 

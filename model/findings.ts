@@ -2,6 +2,9 @@ import type { Endpoint } from './endpoint.js';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
+/** Most severe first: sort findings by this. */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
 export type Subject = Endpoint | { kind: 'ServiceAccount'; namespace: string; name: string };
 
 export interface Finding {

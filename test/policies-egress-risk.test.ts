@@ -15,6 +15,7 @@ import { endpointId, type Graph, type K8sObject } from '../model/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { proposePolicies, type Proposal } from '../ui/policies.js';
 import { cli, ingestAndGraph, readJson, ROOT } from './helpers/scenario.js';
+import { admits } from './helpers/connlist.js';
 
 const SCENARIO = join(ROOT, 'fixtures', 'egress-risk');
 const INPUT = join(SCENARIO, 'input');
@@ -55,19 +56,6 @@ const serviceKey = (e: { dst: Parameters<typeof endpointId>[0]; protocol: string
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? filesUnder(join(dir, n)) : [join(dir, n)]));
-}
-
-/** Does a connlist `conn` ("All Connections", "TCP 53,UDP 53") admit protocol/port? */
-function admits(conn: string, protocol: string, port: number): boolean {
-  if (conn === 'All Connections') return true;
-  let current = '';
-  for (const part of conn.split(',')) {
-    const m = /^(?:(TCP|UDP|SCTP) )?(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) continue;
-    if (m[1]) current = m[1];
-    if (current === protocol && port >= Number(m[2]) && port <= Number(m[3] ?? m[2])) return true;
-  }
-  return false;
 }
 
 describe('policies: egress risk, flow logs and the capture together (Service addresses included)', () => {

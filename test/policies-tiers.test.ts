@@ -22,6 +22,7 @@ import { mergePolicies } from '../ui/policy-input.js';
 import { proposePolicies, prove, readTierConfig, type Proposal } from '../ui/policies.js';
 import { cli, hasShared, ingestAndGraph, readJson, ROOT } from './helpers/scenario.js';
 import { crdValidator, k8sNetworkPolicyValidator } from './helpers/schemas.js';
+import { admits } from './helpers/connlist.js';
 
 const SCENARIO = join(ROOT, 'fixtures', 'online-boutique');
 const TIERS = join(ROOT, 'fixtures', 'tiers');
@@ -66,19 +67,6 @@ function connectivity(p: Proposal): ConnLine[] {
   const r = connlistFromObjects([...clusterObjects(), ...netpols(p)]);
   expect(r.errors).toEqual([]);
   return r.lines;
-}
-
-/** Does a connlist `conn` ("All Connections", "TCP 1-21,23-2378,UDP 53") admit protocol/port? */
-function admits(conn: string, protocol: string, port: number): boolean {
-  if (conn === 'All Connections') return true;
-  let current = '';
-  for (const part of conn.split(',')) {
-    const m = /^(?:(TCP|UDP|SCTP) )?(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) continue;
-    if (m[1]) current = m[1];
-    if (current === protocol && port >= Number(m[2]) && port <= Number(m[3] ?? m[2])) return true;
-  }
-  return false;
 }
 
 /** The connlist line from `src` to the external range holding `ip` (undefined: nothing allowed there). */

@@ -12,7 +12,7 @@ import { auditServiceAccounts, type SaAuditResult } from '../analyzer/sa-audit.j
 import { parsePolicies } from '../analyzer/policy/parse-policies.js';
 import { rankWorkloads, serviceAccountWorkloads } from '../analyzer/risk.js';
 import type { PodPeer } from '../analyzer/policy/types.js';
-import type { Finding, Graph, K8sObject, WorkloadRisk } from '../model/index.js';
+import { SEVERITY_RANK, type Finding, type Graph, type K8sObject, type WorkloadRisk } from '../model/index.js';
 import type { FlowStore, TimeWindow } from '../store/backend.js';
 import { POLICY_KINDS } from './policy-input.js';
 
@@ -53,13 +53,19 @@ export async function analyzeFindings(
   const { engine, problems } = policyEngine(identity.current);
   // Service-account findings (identity, tokens, RBAC, audit logs) follow the policy and egress-risk findings.
   const accounts = auditServiceAccounts(identity, graph, await store.auditAggregates(opts), { now: opts.now ?? Math.floor(Date.now() / 1000) });
-  const egress = egressRiskFindings({ identity, graph, engine, inputs: await store.inputs(), dns: await store.dnsNames() });
-  const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
-  // Most severe first across the passes; the sort is stable, so each pass keeps its own order within a severity.
-  const findings = [...policyFindings(identity, graph, engine), ...egress, ...accounts.findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+  const findings = bySeverity([...await trafficFindings(store, identity, graph, engine), ...accounts.findings]);
   // Where to start: a score per workload from its findings (analyzer/risk.ts); callers order by it.
   return { findings, problems, risk: rankRisk(identity, findings, accounts) };
 }
+
+/** What the traffic says: allowed vs. used (current policies), then egress risk; most severe first. */
+export async function trafficFindings(store: FlowStore, identity: IdentityIndex, graph: Graph, engine: PolicyEngine): Promise<Finding[]> {
+  const egress = egressRiskFindings({ identity, graph, engine, inputs: await store.inputs(), dns: await store.dnsNames() });
+  return bySeverity([...policyFindings(identity, graph, engine), ...egress]);
+}
+
+/** Most severe first across passes; the sort is stable, so each pass keeps its own order within a severity. */
+const bySeverity = (fs: Finding[]) => fs.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 
 /** Where to start: a score per workload from all its findings, service-account ones included (analyzer/risk.ts). */
 export function rankRisk(identity: IdentityIndex, findings: readonly Finding[], accounts: SaAuditResult): WorkloadRisk[] {

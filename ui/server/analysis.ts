@@ -1,6 +1,4 @@
 import { orient } from '../../analyzer/graph.js';
-import { egressRiskFindings } from '../../analyzer/egress-risk.js';
-import { policyFindings } from '../../analyzer/findings.js';
 import type { IdentityIndex } from '../../analyzer/identity.js';
 import { replay } from '../../analyzer/replay.js';
 import { k8sDump } from '../../collector/k8s-dump.js';
@@ -8,7 +6,7 @@ import { newReadContext } from '../../collector/source.js';
 import { endpointId, formatIssue, protocolName, type Edge, type Finding, type Graph, type K8sObject, type WorkloadRisk } from '../../model/index.js';
 import type { FlowStore, TimeWindow } from '../../store/backend.js';
 import type { SaAuditResult } from '../../analyzer/sa-audit.js';
-import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine, rankRisk } from '../pipeline.js';
+import { analyzeGraph, analyzeServiceAccounts, loadIdentity, policyEngine, rankRisk, trafficFindings } from '../pipeline.js';
 import { mergePolicies, POLICY_KINDS } from '../policy-input.js';
 import type {
   EdgeDetail, FlowRow, GraphFilters, Meta, PeerRow, SimulateRequest, SimulateResult, WorkloadDetail,
@@ -97,10 +95,7 @@ export class Analysis {
     const r = await this.window(w);
     if (!r.findings) {
       const identity = await this.identity();
-      const { engine } = policyEngine(identity.current);
-      const egress = egressRiskFindings({ identity, graph: r.graph, engine, inputs: await this.store.inputs(), dns: await this.store.dnsNames() });
-      const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 } as const;
-      r.findings = [...policyFindings(identity, r.graph, engine), ...egress].sort((a, b) => rank[a.severity] - rank[b.severity]);
+      r.findings = await trafficFindings(this.store, identity, r.graph, policyEngine(identity.current).engine);
     }
     return { findings: r.findings };
   }

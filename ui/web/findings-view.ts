@@ -1,12 +1,11 @@
 import { endpointId } from '../../model/endpoint.js';
+import { SEVERITY_RANK } from '../../model/findings.js';
 import { api } from './api.js';
 import type { Finding, WorkloadRisk } from './api-types.js';
 import type { AppContext } from './context.js';
 import { h, replace } from './dom.js';
 import { errorBox } from './panel.js';
 import { filtersOf } from './state.js';
-
-export const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
 
 /** A sortable column: its URL key, header text, and the value rows are ordered by. */
 export interface Column<T> { key: string; label: string; value: (row: T) => number | string }

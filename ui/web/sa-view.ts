@@ -2,7 +2,8 @@ import { api } from './api.js';
 import type { ServiceAccountEntry, ServiceAccountWorkload } from './api-types.js';
 import type { AppContext } from './context.js';
 import { fmtCount, fmtTime, h, replace } from './dom.js';
-import { SEVERITY_RANK, sortableTable, type Column } from './findings-view.js';
+import { SEVERITY_RANK } from '../../model/findings.js';
+import { sortableTable, type Column } from './findings-view.js';
 import { errorBox, findingList, keyValues } from './panel.js';
 import { filtersOf } from './state.js';
 
